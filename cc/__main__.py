@@ -1,0 +1,3 @@
+from cc.cli import main
+
+main()

@@ -1,0 +1,223 @@
+"""The one YAML configuration file, loaded into typed sections.
+
+Every key is documented in ``examples/cc.yaml``. ``cc`` runs with no file at all. A broken file is a
+``ConfigError`` that names the file, the line and the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cc.errors import ConfigError
+
+
+@dataclass
+class OrdersConfig:
+    confirmation_timeout_minutes: int = 120  # awaiting_confirmation expires after this
+    default_start_offset_days: int = 1  # deliveries start tomorrow unless --start is given
+
+
+@dataclass
+class DairyConfig:
+    drop_dir: str | None = None  # folder the dairy picks order files from; default: <db folder>/dairy
+    url: str | None = None  # HTTP endpoint receiving one JSON POST per order (optional)
+    format: str = "json"  # json | csv, for files in drop_dir
+    timeout_seconds: float = 10.0
+    max_attempts: int = 12
+    backoff_seconds: float = 30.0  # first retry delay; doubles per attempt, capped at one hour
+
+
+@dataclass
+class ModemConfig:
+    device: str = ""  # serial device, e.g. /dev/ttyUSB0
+    name: str = ""  # label in status output; defaults to the device
+    baudrate: int = 115200
+    pin: str | None = None  # SIM PIN when the SIM asks for one
+    mode: str = "pdu"  # pdu | text
+    rtscts: bool = False  # hardware flow control; off for 3-wire boards
+    smsc: str | None = None  # SMS centre number, when the SIM does not carry one
+
+
+@dataclass
+class SmsConfig:
+    brand: str = "XX乳业"
+    confirm_template: str = (
+        "【{brand}】订单{code}：{items}，{plan}，合计¥{total}，回复Y确认，回复N取消"
+    )
+    rate_per_minute: int = 0  # per modem; 0 = unlimited
+    quiet_hours: str | None = "21:00-08:00"  # no marketing SMS in this local window; None = always allowed
+    max_attempts: int = 5
+    retry_backoff_seconds: float = 10.0
+    lease_seconds: float = 60.0
+    multipart_timeout_seconds: float = 300.0  # give up waiting for missing parts of a long SMS
+
+
+@dataclass
+class GsmConfig:
+    modems: list[ModemConfig] = field(default_factory=list)
+
+
+@dataclass
+class AgiConfig:
+    host: str = "127.0.0.1"
+    port: int = 4573
+    secret: str | None = None  # when set, AGI URLs must carry ?secret=...
+
+
+@dataclass
+class AmiConfig:
+    host: str = "127.0.0.1"
+    port: int = 5038
+    username: str = "cc"
+    secret: str = ""
+    timeout_seconds: float = 5.0
+
+
+@dataclass
+class AsteriskConfig:
+    hotline: str = "116114"  # the number callers dial
+    operator_dial: str = "PJSIP/operator"  # fallback when the AGI server is down
+    ami: AmiConfig = field(default_factory=AmiConfig)
+
+
+@dataclass
+class IvrConfig:
+    tree: str | None = None  # YAML menu tree; default: the shipped data/ivr/default.yaml
+    prompts_dir: str | None = None  # sound files; default: <db folder>/prompts
+    voicemail_dir: str | None = None  # default: <db folder>/voicemail
+
+
+@dataclass
+class Config:
+    db: str = "cc.db"
+    locale: str | None = None  # zh_CN | en; default from LANG
+    timezone: str = "Asia/Shanghai"
+    orders: OrdersConfig = field(default_factory=OrdersConfig)
+    dairy: DairyConfig = field(default_factory=DairyConfig)
+    sms: SmsConfig = field(default_factory=SmsConfig)
+    gsm: GsmConfig = field(default_factory=GsmConfig)
+    agi: AgiConfig = field(default_factory=AgiConfig)
+    asterisk: AsteriskConfig = field(default_factory=AsteriskConfig)
+    ivr: IvrConfig = field(default_factory=IvrConfig)
+    source: str | None = field(default=None, metadata={"internal": True})  # the file it came from
+
+    @property
+    def data_dir(self) -> Path:
+        """Folder for files that belong with the database (dairy drops, prompts, recordings)."""
+        return Path(self.db).resolve().parent
+
+    def resolved_locale(self) -> str:
+        if self.locale:
+            return self.locale
+        lang = os.environ.get("LC_ALL") or os.environ.get("LC_MESSAGES") or os.environ.get("LANG") or ""
+        return "zh_CN" if lang.lower().startswith("zh") else "en"
+
+
+def load_config(path: str | Path | None = None, *, db: str | None = None) -> Config:
+    """Read the config file (``--config``, else ``CC_CONFIG``, else none) and apply ``--db`` / ``CC_DB``."""
+    path = path or os.environ.get("CC_CONFIG") or None
+    config = Config() if path is None else _load_file(Path(path))
+    db = db or os.environ.get("CC_DB")
+    if db:
+        config.db = db
+    _check_values(config)
+    return config
+
+
+def _load_file(path: Path) -> Config:
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} not found", "check --config or CC_CONFIG") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}", "save it as UTF-8 text") from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}, line {mark.line + 1}" if mark else str(path)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{where}: not valid YAML: {problem}", "fix the YAML syntax (indentation, colons, quotes)") from None
+    config = Config() if node is None else _build(Config, node, path, "")
+    config.source = str(path)
+    return config
+
+
+def _build(kind: type, node: Any, path: Path, prefix: str) -> Any:
+    import yaml
+
+    if not isinstance(node, yaml.MappingNode):
+        raise ConfigError(f"{path}, line {node.start_mark.line + 1}: {prefix or 'the file'} must be a mapping of keys")
+    fields = {f.name: f for f in dataclasses.fields(kind) if not f.metadata.get("internal")}
+    hints = typing.get_type_hints(kind)
+    values: dict[str, Any] = {}
+    for key_node, value_node in node.value:
+        key = key_node.value
+        dotted = f"{prefix}.{key}" if prefix else key
+        line = key_node.start_mark.line + 1
+        if key not in fields:
+            known = ", ".join(sorted(fields))
+            raise ConfigError(f"{path}, line {line}: unknown key '{dotted}'", f"known keys here: {known}")
+        values[key] = _convert(hints[key], value_node, path, dotted, line)
+    return kind(**values)
+
+
+def _convert(hint: Any, node: Any, path: Path, dotted: str, line: int) -> Any:
+    import yaml
+
+    optional = False
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        optional = len(args) < len(typing.get_args(hint))
+        hint = args[0]
+        origin = typing.get_origin(hint)
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, node, path, dotted)
+    if origin is list:
+        (item,) = typing.get_args(hint)
+        if not isinstance(node, yaml.SequenceNode):
+            raise ConfigError(f"{path}, line {line}: '{dotted}' must be a list")
+        return [_convert(item, child, path, f"{dotted}[{i}]", child.start_mark.line + 1) for i, child in enumerate(node.value)]
+    if not isinstance(node, yaml.ScalarNode):
+        raise ConfigError(f"{path}, line {line}: '{dotted}' must be a single value")
+    value = yaml.safe_load(yaml.serialize(node)) if node.tag != "tag:yaml.org,2002:str" else node.value
+    if value is None:
+        if optional:
+            return None
+        raise ConfigError(f"{path}, line {line}: '{dotted}' needs a value")
+    want = {str: "text", int: "a whole number", float: "a number", bool: "true or false"}[hint]
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if hint is str and isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(node.value)  # a PIN or a number written without quotes
+    if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
+        raise ConfigError(f"{path}, line {line}: '{dotted}' must be {want}, not {node.value!r}")
+    return value
+
+
+def _check_values(config: Config) -> None:
+    where = config.source or "config"
+    if config.dairy.format not in ("json", "csv"):
+        raise ConfigError(f"{where}: dairy.format must be json or csv, not {config.dairy.format!r}")
+    for i, modem in enumerate(config.gsm.modems):
+        if not modem.device:
+            raise ConfigError(f"{where}: gsm.modems[{i}].device is missing", "give the serial device, e.g. /dev/ttyUSB0")
+        if modem.mode not in ("pdu", "text"):
+            raise ConfigError(f"{where}: gsm.modems[{i}].mode must be pdu or text")
+    if config.locale not in (None, "zh_CN", "en"):
+        raise ConfigError(f"{where}: locale must be zh_CN or en, not {config.locale!r}")
+    try:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(config.timezone)
+    except Exception:
+        raise ConfigError(f"{where}: unknown timezone {config.timezone!r}", "use an IANA name such as Asia/Shanghai") from None

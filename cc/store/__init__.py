@@ -1,0 +1,1 @@
+"""SQLite adapter: connections, migrations and the repositories the services use."""

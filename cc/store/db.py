@@ -1,0 +1,105 @@
+"""Opening the one SQLite file every process shares, and transactions that do not fail under load.
+
+Rules (measured, see DESIGN.md): WAL set once, a busy timeout, foreign keys on, one connection per thread,
+``BEGIN IMMEDIATE`` for any read-then-write, short transactions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import sqlite_utils
+
+from cc.errors import CcError, UsageError
+
+BUSY_TIMEOUT_MS = 10_000
+
+
+def open_db(path: str | Path, *, migrate: bool = True) -> sqlite_utils.Database:
+    """Open (creating if needed) the database file and bring its schema up to date."""
+    path = Path(path)
+    if str(path) != ":memory:":
+        if path.is_dir():
+            raise UsageError(f"{path} is a folder, not a database file", "pass a file path with --db")
+        if not path.parent.exists():
+            raise UsageError(
+                f"cannot create database {path}: folder {path.parent} does not exist",
+                "create the folder first or choose another --db",
+            )
+    try:
+        # isolation_level=None: we issue BEGIN ourselves (sqlite-utils' atomic() or immediate()).
+        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+        if mode.lower() != "wal" and str(path) != ":memory:":
+            conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+    except sqlite3.DatabaseError as exc:
+        raise UsageError(f"cannot open database {path}: {exc}", "check that the file is a cc SQLite database") from exc
+    db = sqlite_utils.Database(conn)
+    if migrate:
+        from cc.store.migrations import apply_migrations
+
+        apply_migrations(db)
+    return db
+
+
+@contextlib.contextmanager
+def immediate(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+    """A write transaction that takes the write lock up front (``BEGIN IMMEDIATE``).
+
+    Nested use becomes a savepoint. Use this for every read-then-write: a deferred transaction that
+    upgrades from reader to writer fails with "database is locked" instead of waiting.
+    """
+    conn = db.conn
+    if conn.in_transaction:
+        name = f"sp_{secrets.token_hex(6)}"
+        conn.execute(f"SAVEPOINT {name}")
+        try:
+            yield db
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
+                conn.execute(f"RELEASE SAVEPOINT {name}")
+            raise
+        else:
+            conn.execute(f"RELEASE SAVEPOINT {name}")
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    else:
+        try:
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+
+def rows(db: sqlite_utils.Database, sql: str, params: tuple | dict = ()) -> list[dict]:
+    """Run a query and consume it at once (a half-read cursor holds a read lock)."""
+    return list(db.query(sql, params))
+
+
+def one(db: sqlite_utils.Database, sql: str, params: tuple | dict = ()) -> dict | None:
+    found = rows(db, sql, params)
+    return found[0] if found else None
+
+
+def scalar(db: sqlite_utils.Database, sql: str, params: tuple | dict = ()):  # noqa: ANN201
+    row = db.execute(sql, params).fetchone()
+    return row[0] if row else None
+
+
+class DatabaseBusy(CcError):
+    pass

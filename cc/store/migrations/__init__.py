@@ -1,0 +1,27 @@
+"""Named, append-only schema migrations. Never edit an applied migration: add a new module.
+
+Each module registers its steps on ``MIGRATIONS``; they apply in the order the modules are imported here.
+"""
+
+from __future__ import annotations
+
+import sqlite_utils
+from sqlite_utils import Migrations
+
+MIGRATIONS = Migrations("cc")
+
+# Import order is application order on a blank database.
+from cc.store.migrations import m0001_core  # noqa: E402,F401
+
+
+def apply_migrations(db: sqlite_utils.Database) -> list[str]:
+    """Apply what is pending; returns the names applied (empty when the schema was current)."""
+    if not MIGRATIONS.pending(db):
+        return []
+    from cc.store.db import immediate
+
+    # Under the write lock, so two processes starting on a blank file do not both migrate.
+    with immediate(db):
+        pending = [m.name for m in MIGRATIONS.pending(db)]
+        MIGRATIONS.apply(db)
+    return pending
