@@ -1,0 +1,1 @@
+"""Thin typer commands: parse, call one service, print. No SQL, AT commands or AGI here."""
