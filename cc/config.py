@@ -56,6 +56,12 @@ class SmsConfig:
     retry_backoff_seconds: float = 10.0
     lease_seconds: float = 60.0
     multipart_timeout_seconds: float = 300.0  # give up waiting for missing parts of a long SMS
+    expiry_notice: bool = True  # tell the customer by SMS when an unanswered order expires
+    heartbeat_seconds: float = 30.0  # how often each modem worker refreshes its health row (signal, network)
+    expire_every_seconds: float = 30.0  # how often the daemon expires unanswered orders
+    reconnect_max_seconds: float = 60.0  # reconnect backoff doubles from 1 s up to this
+    reset_after_timeouts: int = 3  # consecutive send timeouts before the worker resets (reconnects) the modem
+    log_file: str | None = None  # daemon log file; default: stderr
 
 
 @dataclass
@@ -84,6 +90,11 @@ class AsteriskConfig:
     hotline: str = "116114"  # the number callers dial
     operator_dial: str = "PJSIP/operator"  # fallback when the AGI server is down
     ami: AmiConfig = field(default_factory=AmiConfig)
+    context: str = "cc-inbound"  # dialplan context `cc asterisk config` writes the hotline into
+    agi_url: str | None = None  # AGI URL Asterisk calls; default agi://<agi.host>:<agi.port>/inbound
+    apology_prompt: str = "im-sorry&pls-hold-while-try"  # played when the AGI server is down or fails
+    operator_timeout_seconds: int = 30  # how long the fallback rings operator_dial
+    fallback_voicemail: str | None = None  # mailbox (e.g. operator@cc) when the operator does not answer
 
 
 @dataclass

@@ -5,7 +5,8 @@ Tests call ``build_services(config, db=..., clock=...)`` with their own database
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import random
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from cc.clock import Clock, SystemClock
@@ -14,13 +15,28 @@ from cc.config import Config
 if TYPE_CHECKING:
     import sqlite_utils
 
+    from cc.services.accounts import AccountService
+    from cc.services.catalog import CatalogService
+    from cc.services.customers import CustomerService
+    from cc.services.dairy import DairyService
+    from cc.services.orders import OrderService
+    from cc.services.users import UserService
+
 
 @dataclass
 class Services:
     config: Config
-    db: Any  # sqlite_utils.Database; typed loosely so services stay free of sqlite_utils imports
+    db: Any  # the sqlite_utils.Database, for adapters that need their own store over the same connection
     clock: Clock
+    store: Any
+    customers: CustomerService
+    catalog: CatalogService
+    accounts: AccountService
+    orders: OrderService
+    dairy: DairyService
+    users: UserService
     acting_user: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def build_services(
@@ -29,8 +45,27 @@ def build_services(
     db: sqlite_utils.Database | None = None,
     clock: Clock | None = None,
     acting_user: str | None = None,
+    dairy_link: object | None = None,
+    rng: random.Random | None = None,
 ) -> Services:
+    from cc.dairy_link import link_from_config
+    from cc.services.accounts import AccountService
+    from cc.services.catalog import CatalogService
+    from cc.services.customers import CustomerService
+    from cc.services.dairy import DairyService
+    from cc.services.orders import OrderService
+    from cc.services.users import UserService
+    from cc.store.core import SqliteStore
     from cc.store.db import open_db
 
     database = db if db is not None else open_db(config.db)
-    return Services(config=config, db=database, clock=clock or SystemClock(), acting_user=acting_user)
+    store = SqliteStore(database)
+    clock = clock or SystemClock()
+    common = dict(store=store, clock=clock, config=config, acting_user=acting_user)
+    dairy = DairyService(link=dairy_link or link_from_config(config), **common)
+    orders = OrderService(dairy=dairy, rng=rng, **common)
+    return Services(
+        config=config, db=database, clock=clock, store=store,
+        customers=CustomerService(**common), catalog=CatalogService(**common), accounts=AccountService(**common),
+        orders=orders, dairy=dairy, users=UserService(**common), acting_user=acting_user,
+    )

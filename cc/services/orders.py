@@ -1,0 +1,484 @@
+"""The order pipeline: entry, amendment, confirmation and charge, dairy hand-off, deliveries, refunds.
+
+Every money or stock change happens inside one ``BEGIN IMMEDIATE`` transaction together with the order's
+state change and its history rows. A charge carries the idempotency key ``charge:order:<id>``: a second
+confirmation, two racing confirmations or a retry after a crash cannot charge twice.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from cc.domain.customers import CustomerView
+from cc.domain.money import format_yuan
+from cc.domain.orders import (
+    EDITABLE,
+    PAID,
+    RESERVING,
+    DeliveryPlan,
+    Frequency,
+    Line,
+    OrderEvent,
+    OrderStatus,
+    OrderView,
+    PlanError,
+    TransitionError,
+    check_transition,
+    make_order_code,
+    make_plan,
+    merge_lines,
+    order_total,
+    units_needed,
+)
+from cc.domain.users import Action
+from cc.errors import CcError, NotFound, Refused, UsageError
+from cc.phone import normalize_phone
+from cc.services.base import ServiceBase
+
+S = OrderStatus
+
+
+@dataclass(frozen=True)
+class OrderDetail:
+    order: OrderView
+    events: list[OrderEvent]
+    deliveries: list[dict]
+
+
+@dataclass(frozen=True)
+class DeliveryImportResult:
+    recorded: int
+    already: int
+    errors: list[tuple[int, str]]
+    completed: list[str]
+
+
+class OrderService(ServiceBase):
+    def __init__(self, *args, dairy=None, rng: random.Random | None = None, **kwargs) -> None:  # noqa: ANN001
+        super().__init__(*args, **kwargs)
+        self.dairy = dairy
+        self.rng = rng or random.SystemRandom()
+        # Called inside the transaction that puts an order in awaiting_confirmation (the SMS gateway queues
+        # the confirmation text here, so the order and its message are stored together).
+        self.on_awaiting_confirmation: Callable[[OrderView], None] | None = None
+
+    # --- reading --------------------------------------------------------------------------------
+    def get(self, code: str) -> OrderView:
+        order = self.store.order_by_code((code or "").strip())
+        if order is None:
+            raise NotFound(f"no order with code {code}", "see 'cc order list'")
+        return order
+
+    def show(self, code: str) -> OrderDetail:
+        order = self.get(code)
+        return OrderDetail(order, self.store.order_events(order.id), self.store.deliveries(order.id))
+
+    def list(
+        self, *, phone: str | None = None, statuses: list[str] = (), since: str | None = None, limit: int = 100
+    ) -> list[OrderView]:
+        for status in statuses:
+            self._status(status)
+        customer_id = None
+        if phone:
+            customer = self.store.customer_by_phone(normalize_phone(phone))
+            if customer is None:
+                return []
+            customer_id = customer.id
+        return self.store.list_orders(customer_id=customer_id, statuses=statuses, since=since, limit=limit)
+
+    def list_for_phone(self, phone: str, limit: int = 20) -> list[OrderView]:
+        return self.list(phone=phone, limit=limit)
+
+    def pending_for_phone(self, phone: str) -> list[OrderView]:
+        return self.list(phone=phone, statuses=[S.AWAITING_CONFIRMATION])
+
+    # --- entry ----------------------------------------------------------------------------------
+    def new(
+        self, *, phone: str, items: list[tuple[str, int]], deliveries: int | None = None, until: date | None = None,
+        start: date | None = None, frequency: str = "daily", submit: bool = True, call_id: str | None = None,
+    ) -> OrderView:
+        actor = self.require(Action.TAKE_ORDERS)
+        phone = normalize_phone(phone)
+        plan = self._plan(start, frequency, deliveries, until)
+        with self.store.transaction():
+            customer = self._orderable_customer(phone)
+            lines = self._lines(items)
+            total = order_total(lines, plan.deliveries)
+            now = self.now_iso()
+            code = self._new_code()
+            order_id = self.store.insert_order(
+                {
+                    "code": code, "customer_id": customer.id, "status": S.DRAFT.value,
+                    "start_date": plan.start.isoformat(), "frequency": plan.frequency.value,
+                    "deliveries": plan.deliveries, "end_date": plan.end.isoformat(), "total_fen": total,
+                    "call_id": call_id, "created_by": actor.name, "created_at": now, "updated_at": now,
+                },
+                [(i + 1, line.sku, line.quantity, line.price_fen) for i, line in enumerate(lines)],
+            )
+            self.store.add_order_event(order_id, at=now, actor=actor.name, from_status=None, to_status=S.DRAFT, reason="entered")
+            if submit:
+                self._submit(self.store.order_by_id(order_id), actor.name, "submitted")
+            return self.store.order_by_id(order_id)
+
+    def submit(self, code: str) -> OrderView:
+        actor = self.require(Action.TAKE_ORDERS)
+        with self.store.transaction():
+            order = self.get(code)
+            if order.status != S.DRAFT:
+                raise Refused(f"order {code} is {order.status}, not a draft", "only drafts are submitted")
+            self._orderable_customer(order.phone)
+            self._submit(order, actor.name, "submitted")
+            return self.store.order_by_id(order.id)
+
+    def amend(
+        self, code: str, *, items: list[tuple[str, int]] | None = None, deliveries: int | None = None,
+        until: date | None = None, start: date | None = None, frequency: str | None = None,
+    ) -> OrderView:
+        """Change lines or plan before confirmation; the stock reservation and the total follow."""
+        actor = self.require(Action.TAKE_ORDERS)
+        with self.store.transaction():
+            order = self.get(code)
+            if order.status not in EDITABLE:
+                hint = "a supervisor can refund it" if order.status in PAID else "enter a new order instead"
+                raise Refused(f"order {code} is {order.status} and can no longer be amended", hint)
+            old_lines = self._lines_of(order)
+            if deliveries is None and until is None and start is None and frequency is None:
+                plan = DeliveryPlan(date.fromisoformat(order.start_date), Frequency(order.frequency), order.deliveries)
+            else:
+                plan = self._plan(
+                    start or date.fromisoformat(order.start_date), frequency or order.frequency,
+                    deliveries if (deliveries is not None or until is not None) else order.deliveries, until,
+                )
+            lines = self._lines(items) if items is not None else old_lines
+            total = order_total(lines, plan.deliveries)
+            now = self.now_iso()
+            if order.status == S.AWAITING_CONFIRMATION:
+                self._release(order, old_lines, actor.name, "amended")
+            self.store.replace_lines(order.id, [(i + 1, l.sku, l.quantity, l.price_fen) for i, l in enumerate(lines)])
+            self.store.update_order(
+                order.id,
+                {"start_date": plan.start.isoformat(), "frequency": plan.frequency.value, "deliveries": plan.deliveries,
+                 "end_date": plan.end.isoformat(), "total_fen": total},
+                now,
+            )
+            detail = {"total_fen": total, "deliveries": plan.deliveries, "items": [[l.sku, l.quantity] for l in lines]}
+            if order.status == S.AWAITING_CONFIRMATION:
+                # Re-check and re-reserve, then ask the customer again (a new confirmation message).
+                self._check_balance(order.customer_id, total)
+                self._reserve(order.id, lines, plan.deliveries, actor.name)
+                self.store.update_order(order.id, {"expires_at": self._expiry()}, now)
+                self.store.add_order_event(order.id, at=now, actor=actor.name, from_status=order.status,
+                                           to_status=order.status, reason="amended", detail=detail)
+                self._notify_awaiting(order.id)
+            else:
+                self.store.add_order_event(order.id, at=now, actor=actor.name, from_status=order.status,
+                                           to_status=order.status, reason="amended", detail=detail)
+            return self.store.order_by_id(order.id)
+
+    def cancel(self, code: str, *, reason: str = "cancelled by agent") -> OrderView:
+        actor = self.require(Action.TAKE_ORDERS)
+        with self.store.transaction():
+            order = self.get(code)
+            if order.status in PAID:
+                raise Refused(
+                    f"order {code} is {order.status}: the money has been taken",
+                    f"a supervisor refunds it: cc --user SUPERVISOR order refund {code}",
+                )
+            self._move(order, S.CANCELLED, actor.name, reason)
+            return self.store.order_by_id(order.id)
+
+    # --- customer's answer ----------------------------------------------------------------------
+    def confirm(self, code: str, *, actor: str | None = None, via: str = "phone") -> OrderView:
+        """The customer said yes: confirm, charge once, queue for the dairy (one transaction), then hand
+        it to the dairy. ``actor`` is given by daemons acting for the customer; the CLI leaves it out."""
+        who = actor or self.require(Action.TAKE_ORDERS).name
+        failure: CcError | None = None
+        with self.store.transaction():
+            order = self.get(code)
+            if order.status == S.AWAITING_CONFIRMATION and order.expires_at and order.expires_at <= self.now_iso():
+                self._move(order, S.EXPIRED, who, "no reply in time")
+                failure = Refused(f"order {code} expired at {order.expires_at} before it was confirmed",
+                                  "enter the order again")
+            elif order.status != S.AWAITING_CONFIRMATION:
+                raise self._not_awaiting(order)
+            else:
+                self._move(order, S.CONFIRMED, who, f"confirmed by {via}")
+                failure = self._charge(self.store.order_by_id(order.id), who)
+        if failure is not None:
+            raise failure
+        if self.dairy is not None:
+            self.dairy.deliver_due(order_id=order.id)
+        return self.store.order_by_id(order.id)
+
+    def reject(self, code: str, *, actor: str | None = None, via: str = "phone") -> OrderView:
+        who = actor or self.require(Action.TAKE_ORDERS).name
+        with self.store.transaction():
+            order = self.get(code)
+            if order.status != S.AWAITING_CONFIRMATION:
+                raise self._not_awaiting(order)
+            self._move(order, S.REJECTED, who, f"customer said no ({via})")
+            return self.store.order_by_id(order.id)
+
+    def expire_due(self, *, actor: str = "system") -> list[OrderView]:
+        """Orders whose confirmation window has passed become expired and release their stock."""
+        expired = []
+        for order_id in self.store.due_expiries(self.now_iso()):
+            with self.store.transaction():
+                order = self.store.order_by_id(order_id)
+                if order.status == S.AWAITING_CONFIRMATION and order.expires_at <= self.now_iso():
+                    self._move(order, S.EXPIRED, actor, "no reply in time")
+                    expired.append(self.store.order_by_id(order_id))
+        return expired
+
+    # --- after payment --------------------------------------------------------------------------
+    def refund(self, code: str, *, amount_fen: int | None = None, reason: str = "") -> OrderView:
+        """Supervisor only. Without an amount: refund the undelivered part and cancel the order (the dairy is
+        told); with an amount: a partial (goodwill) refund, the order goes on."""
+        actor = self.require(Action.REFUND)
+        with self.store.transaction():
+            order = self.get(code)
+            if order.status not in PAID:
+                hint = "cancel it instead: nothing was charged" if order.status in EDITABLE | RESERVING else "nothing to refund"
+                raise Refused(f"order {code} is {order.status}, not charged", hint)
+            remaining = order.total_fen - order.refunded_fen
+            undelivered = order.deliveries - order.deliveries_done
+            cancel = amount_fen is None
+            amount = order.per_delivery_fen * undelivered if cancel else amount_fen
+            amount = min(amount, remaining)
+            if amount <= 0:
+                raise Refused(
+                    f"order {code} has nothing left to refund" if remaining <= 0 else f"order {code} is fully delivered",
+                    "give --amount for a goodwill refund" if remaining > 0 else "see 'cc account ledger'",
+                )
+            if amount_fen is not None and amount_fen > remaining:
+                raise Refused(f"refund {format_yuan(amount_fen)} is more than the {format_yuan(remaining)} still refundable",
+                              "give a smaller --amount")
+            now = self.now_iso()
+            key = f"refund:order:{order.id}:{order.refunded_fen}:{amount}"
+            self.store.add_ledger_entry(customer_id=order.customer_id, kind="refund", amount_fen=amount, key=key,
+                                        now=now, order_id=order.id, actor=actor.name, note=reason)
+            self.store.update_order(order.id, {"refunded_fen": order.refunded_fen + amount}, now)
+            if cancel and order.status != S.COMPLETED:
+                for sku, units in units_needed(self._lines_of(order), undelivered).items():
+                    self.store.change_stock(sku, quantity_delta=units, kind="restock", now=now, order_id=order.id,
+                                            actor=actor.name, note="refund")
+                self._move(order, S.CANCELLED, actor.name, f"refunded {format_yuan(amount)}: {reason}".rstrip(": "))
+                if self.dairy is not None:
+                    self.dairy.enqueue(self.store.order_by_id(order.id), kind="cancel")
+            else:
+                self.store.add_order_event(order.id, at=now, actor=actor.name, from_status=order.status,
+                                           to_status=order.status, reason=f"refunded {format_yuan(amount)}: {reason}".rstrip(": "))
+        if self.dairy is not None:
+            self.dairy.deliver_due(order_id=order.id)
+        return self.store.order_by_id(order.id)
+
+    def record_deliveries(self, records: list[tuple[int, dict]], *, skip_bad: bool = False) -> DeliveryImportResult:
+        """The dairy's delivery file: ``order_code,delivered_on[,note]``, one row per delivery made."""
+        actor = self.require(Action.IMPORT_DAIRY)
+        errors: list[tuple[int, str]] = []
+        good: list[tuple[int, OrderView, str, str]] = []
+        for line, row in records:
+            code = (row.get("order_code") or "").strip()
+            order = self.store.order_by_code(code)
+            day = (row.get("delivered_on") or "").strip()
+            try:
+                date.fromisoformat(day)
+            except ValueError:
+                errors.append((line, f"delivered_on '{day}' is not a date (YYYY-MM-DD)"))
+                continue
+            if order is None:
+                errors.append((line, f"unknown order code '{code}'"))
+            elif order.status not in (S.SENT_TO_DAIRY, S.IN_DELIVERY, S.COMPLETED):
+                errors.append((line, f"order {code} is {order.status}, not with the dairy"))
+            else:
+                good.append((line, order, day, (row.get("note") or "").strip()))
+        if errors and not skip_bad:
+            return DeliveryImportResult(0, 0, errors, [])
+        try:
+            return self._record(good, errors, actor.name, skip_bad)
+        except _Rollback:
+            return DeliveryImportResult(0, 0, errors, [])
+
+    def _record(self, good: list, errors: list, actor_name: str, skip_bad: bool) -> DeliveryImportResult:
+        recorded = already = 0
+        completed: list[str] = []
+        with self.store.transaction():
+            now = self.now_iso()
+            for line, order, day, note in good:
+                order = self.store.order_by_id(order.id)
+                if order.deliveries_done >= order.deliveries and not any(d["delivered_on"] == day for d in self.store.deliveries(order.id)):
+                    errors.append((line, f"order {order.code} has all {order.deliveries} deliveries already"))
+                    if not skip_bad:
+                        raise _Rollback()
+                    continue
+                if not self.store.add_delivery(order.id, day, now, note):
+                    already += 1
+                    continue
+                recorded += 1
+                done = order.deliveries_done + 1
+                self.store.update_order(order.id, {"deliveries_done": done}, now)
+                if order.status == S.SENT_TO_DAIRY and done < order.deliveries:
+                    self._move(order, S.IN_DELIVERY, actor_name, f"delivery {done}/{order.deliveries}")
+                elif done == order.deliveries and order.status != S.COMPLETED:
+                    self._move(order, S.COMPLETED, actor_name, f"delivery {done}/{order.deliveries}")
+                    completed.append(order.code)
+        return DeliveryImportResult(recorded, already, errors, completed)
+
+    def charged_between(self, since: str, until: str | None = None) -> list[OrderView]:
+        return self.store.orders_charged_between(since, until)
+
+    # --- steps inside a transaction -------------------------------------------------------------
+    def _submit(self, order: OrderView, actor: str, reason: str) -> None:
+        lines = self._lines_of(order)
+        self._check_balance(order.customer_id, order.total_fen)
+        self._reserve(order.id, lines, order.deliveries, actor)
+        self.store.update_order(order.id, {"expires_at": self._expiry()}, self.now_iso())
+        self._move(order, S.AWAITING_CONFIRMATION, actor, reason, release=False)
+        self._notify_awaiting(order.id)
+
+    def _notify_awaiting(self, order_id: int) -> None:
+        if self.on_awaiting_confirmation is not None:
+            self.on_awaiting_confirmation(self.store.order_by_id(order_id))
+
+    def _charge(self, order: OrderView, actor: str) -> CcError | None:
+        """Confirmed -> charged (or payment_failed / out_of_stock). Returns the refusal to raise after commit."""
+        lines = self._lines_of(order)
+        needed = units_needed(lines, order.deliveries)
+        short = [sku for sku, units in needed.items() if self.store.stock_row(sku)["quantity"] < units]
+        if short:
+            self._move(order, S.OUT_OF_STOCK, actor, f"not enough stock of {', '.join(short)} at charge time")
+            return Refused(f"order {order.code} could not be charged: not enough stock of {', '.join(short)}",
+                           "the order is now out_of_stock; import the dairy's stock and enter it again")
+        balance = self.store.balance_fen(order.customer_id)
+        if balance < order.total_fen:
+            self._move(order, S.PAYMENT_FAILED, actor, f"balance {format_yuan(balance)} short of {format_yuan(order.total_fen)}")
+            return Refused(
+                f"order {order.code} could not be charged: balance {format_yuan(balance)} is short of {format_yuan(order.total_fen)}",
+                "the order is now payment_failed; top up the account and enter it again",
+            )
+        now = self.now_iso()
+        key = f"charge:order:{order.id}"
+        if self.store.ledger_entry_by_key(key) is None:
+            self.store.add_ledger_entry(customer_id=order.customer_id, kind="charge", amount_fen=-order.total_fen,
+                                        key=key, now=now, order_id=order.id, actor=actor, note=f"order {order.code}")
+        for sku, units in needed.items():
+            self.store.change_stock(sku, quantity_delta=-units, reserved_delta=-units, kind="consume", now=now,
+                                    order_id=order.id, actor=actor)
+        self._move(order, S.CHARGED, actor, f"charged {format_yuan(order.total_fen)}", release=False)
+        if self.dairy is not None:
+            self.dairy.enqueue(self.store.order_by_id(order.id), kind="order")
+        return None
+
+    def _move(self, order: OrderView, target: OrderStatus, actor: str, reason: str, *, release: bool = True) -> None:
+        """One state change: checked by the domain, compare-and-set in the store, written to history.
+        Leaving a reserving state for anything but a charge releases the stock."""
+        try:
+            check_transition(order.status, target)
+        except TransitionError as exc:
+            raise Refused(f"order {order.code}: {exc}", f"see 'cc order show {order.code}'") from None
+        now = self.now_iso()
+        if not self.store.set_order_status(order.id, order.status, target.value, now):
+            raise Refused(f"order {order.code} changed while this was being done", "look at it again and retry")
+        if release and order.status in RESERVING and target not in RESERVING:
+            self._release(order, self._lines_of(order), actor, reason)
+        self.store.add_order_event(order.id, at=now, actor=actor, from_status=order.status, to_status=target.value, reason=reason)
+
+    def _reserve(self, order_id: int, lines: list[Line], deliveries: int, actor: str) -> None:
+        now = self.now_iso()
+        for sku, units in units_needed(lines, deliveries).items():
+            row = self.store.stock_row(sku)
+            available = row["quantity"] - row["reserved"]
+            if available < units:
+                raise Refused(f"not enough stock of {sku}: {available} available, {units} needed for the whole plan",
+                              "order fewer, or fewer deliveries, or import the dairy's stock ('cc stock import')")
+            self.store.change_stock(sku, reserved_delta=units, kind="reserve", now=now, order_id=order_id, actor=actor)
+
+    def _release(self, order: OrderView, lines: list[Line], actor: str, reason: str) -> None:
+        now = self.now_iso()
+        for sku, units in units_needed(lines, order.deliveries).items():
+            self.store.change_stock(sku, reserved_delta=-units, kind="release", now=now, order_id=order.id, actor=actor, note=reason)
+
+    def _check_balance(self, customer_id: int, total: int) -> None:
+        balance = self.store.balance_fen(customer_id)
+        if balance < total:
+            raise Refused(f"balance {format_yuan(balance)} is short of the order total {format_yuan(total)}",
+                          "top up first: cc account topup PHONE YUAN, or order less")
+
+    # --- helpers --------------------------------------------------------------------------------
+    def _orderable_customer(self, phone: str) -> CustomerView:
+        customer = self.store.customer_by_phone(phone)
+        if customer is None:
+            raise NotFound(f"no customer with phone {phone}", "add the customer first: cc customer add --phone ... --name ...")
+        if customer.is_blacklisted:
+            raise Refused(f"customer {phone} is blacklisted", "a supervisor can remove the tag: cc customer edit PHONE --remove-tag blacklist")
+        return customer
+
+    def _lines(self, items: list[tuple[str, int]]) -> list[Line]:
+        if not items:
+            raise UsageError("an order needs at least one item", "give --item SKU:QTY")
+        try:
+            merged = merge_lines(items)
+        except PlanError as exc:
+            raise UsageError(str(exc), "quantities are whole numbers of 1 or more") from None
+        lines = []
+        for sku, quantity in merged:
+            product = self.store.product(sku)
+            if product is None or not product["active"]:
+                raise NotFound(f"unknown product SKU '{sku}'", "see 'cc product list'")
+            lines.append(Line(sku, quantity, product["price_fen"]))
+        return lines
+
+    @staticmethod
+    def _lines_of(order: OrderView) -> list[Line]:
+        return [Line(l.sku, l.quantity, l.price_fen) for l in order.lines]
+
+    def _plan(self, start: date | None, frequency: str, deliveries: int | None, until: date | None) -> DeliveryPlan:
+        from datetime import timedelta
+
+        today = self.today()
+        start = start or today + timedelta(days=self.config.orders.default_start_offset_days)
+        try:
+            return make_plan(start=start, today=today, frequency=self._frequency(frequency), deliveries=deliveries, until=until)
+        except PlanError as exc:
+            raise UsageError(str(exc), f"dates are YYYY-MM-DD; today is {today.isoformat()}") from None
+
+    @staticmethod
+    def _frequency(frequency: str) -> str:
+        if frequency not in ("daily", "weekly"):
+            raise UsageError(f"unknown frequency '{frequency}'", "use daily or weekly")
+        return frequency
+
+    @staticmethod
+    def _status(status: str) -> OrderStatus:
+        try:
+            return OrderStatus(status)
+        except ValueError:
+            raise UsageError(f"unknown order status '{status}'", "one of: " + ", ".join(s.value for s in OrderStatus)) from None
+
+    def _expiry(self) -> str:
+        return self.later_iso(minutes=self.config.orders.confirmation_timeout_minutes)
+
+    def _new_code(self) -> str:
+        for _ in range(50):
+            code = make_order_code(self.rng)
+            if not self.store.order_code_exists(code):
+                return code
+        for _ in range(50):  # the 6-digit space is getting full: use longer codes
+            code = make_order_code(self.rng, length=8)
+            if not self.store.order_code_exists(code):
+                return code
+        raise Refused("could not find a free order code", "try again")
+
+    @staticmethod
+    def _not_awaiting(order: OrderView) -> Refused:
+        if order.status in PAID or order.status == S.CONFIRMED:
+            return Refused(f"order {order.code} is already confirmed ({order.status})", "nothing to do")
+        return Refused(f"order {order.code} is {order.status}, not awaiting confirmation",
+                       f"see 'cc order show {order.code}'")
+
+
+class _Rollback(Exception):
+    """Raised inside an import transaction to undo everything when a row turns out bad."""

@@ -1,0 +1,269 @@
+"""pyst2's ``asterisk.agi.AGI``, wrapped for use in threads and over sockets, and the ``Channel`` the IVR
+runtime talks to.
+
+The edges of pyst2 0.5.1 fixed here (measured):
+
+- its constructor calls ``signal.signal(SIGHUP)``, which fails outside the main thread: not called here
+  (classic AGI in the main thread may still ask for it, ``handle_sighup=True``);
+- it writes ~60 trace lines per short call to stderr: it gets a null stream unless a trace is wanted;
+- a ``HANGUP`` line or a closed connection surfaced as ``ValueError``: they raise ``CallerHungUp``;
+  ``511`` (dead channel) too; any other unparsable line raises ``ChannelError``;
+- ``database_get`` quoted family and key twice;
+- socket reads had no timeout: each command sets one from what it may legitimately take.
+
+Streams must be text (``sock.makefile("rw")``); binary streams fail on the first command.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import signal
+import socket
+import threading
+from typing import IO
+
+from asterisk import agi as pyst_agi
+
+from cc.services.ports import CallerHungUp, ChannelError
+
+DEFAULT_READ_TIMEOUT = 30.0  # seconds for a command that should answer at once
+_CODE = re.compile(r"^(\d{3})[ -]")
+
+
+class _Null(io.TextIOBase):
+    def write(self, s: str) -> int:
+        return len(s)
+
+
+NULL = _Null()
+
+
+class AGI(pyst_agi.AGI):
+    """pyst2's AGI without the signal handler, the stderr trace and the hang-up surprises."""
+
+    def __init__(
+        self,
+        stdin: IO[str],
+        stdout: IO[str],
+        stderr: IO[str] | None = None,
+        *,
+        sock: socket.socket | None = None,
+        handle_sighup: bool = False,
+    ) -> None:
+        self.stdin = stdin
+        self.stdout = stdout
+        self.stderr = stderr if stderr is not None else NULL
+        self.sock = sock
+        self._got_sighup = False
+        self.hung_up = False
+        if handle_sighup and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGHUP, self._handle_sighup)
+        self.env: dict[str, str] = {}
+        self._set_timeout(DEFAULT_READ_TIMEOUT)
+        try:
+            self._read_env()
+        except UnicodeDecodeError:
+            raise ChannelError("AGI environment is not UTF-8 text") from None
+
+    def _set_timeout(self, seconds: float | None) -> None:
+        if self.sock is not None:
+            self.sock.settimeout(seconds)
+
+    def _readline(self) -> str:
+        try:
+            line = self.stdin.readline()
+        except (TimeoutError, socket.timeout):
+            raise ChannelError("no reply from Asterisk in time") from None
+        except (ConnectionError, OSError, ValueError) as exc:  # ValueError: read on a closed file
+            raise CallerHungUp(f"connection lost: {exc}") from None
+        except UnicodeDecodeError:
+            raise ChannelError("reply is not UTF-8 text") from None
+        if line == "":
+            raise CallerHungUp("connection closed")
+        return line
+
+    def _read_env(self) -> None:
+        count = 0
+        while True:
+            line = self._readline().strip()
+            if line == "":
+                break
+            count += 1
+            if count > 200:
+                raise ChannelError("AGI environment does not end (over 200 lines)")
+            if line == "HANGUP":
+                raise CallerHungUp("caller hung up before the call started")
+            key, sep, value = line.partition(":")
+            if not sep or not key.startswith("agi_"):
+                raise ChannelError(f"not an AGI environment line: {line[:60]!r}")
+            self.env[key.strip()] = value.strip()
+
+    def send_command(self, command: str, *args: object) -> None:
+        text = " ".join([command.strip(), *map(str, args)]).strip()
+        if "\n" in text or "\r" in text:
+            raise ChannelError("refusing to send a command containing a line break")
+        try:
+            self.stdout.write(text + "\n")
+            self.stdout.flush()
+        except (BrokenPipeError, ConnectionError, ValueError, OSError) as exc:
+            raise CallerHungUp(f"connection lost while sending: {exc}") from None
+
+    def execute(self, command: str, *args: object, timeout: float | None = DEFAULT_READ_TIMEOUT):  # noqa: ANN201
+        if self.hung_up:
+            raise CallerHungUp("caller hung up")
+        self.test_hangup()
+        self._set_timeout(timeout)
+        self.send_command(command, *args)
+        return self.get_result()
+
+    def test_hangup(self) -> None:
+        if self._got_sighup:
+            self.hung_up = True
+            raise CallerHungUp("caller hung up (SIGHUP)")
+
+    def get_result(self, stdin: object = None) -> dict:
+        line = self._readline().strip()
+        if line == "HANGUP":
+            self.hung_up = True
+            raise CallerHungUp("caller hung up")
+        match = _CODE.match(line + " ")
+        if not match:
+            raise ChannelError(f"unexpected reply from Asterisk: {line[:80]!r}")
+        code = int(match.group(1))
+        response = line[4:]
+        if code == 200:
+            result: dict = {"result": ("", "")}
+            for key, value, data in pyst_agi.re_kv.findall(response):
+                result[key] = (value, data)
+            if "result" not in dict(result) or result["result"] == ("", ""):
+                raise ChannelError(f"reply without a result: {line[:80]!r}")
+            if result["result"][1] == "hangup":
+                self.hung_up = True
+                raise CallerHungUp("caller hung up during the command")
+            if result["result"][0] == "-1":
+                raise pyst_agi.AGIAppError("command failed (or the caller hung up)")
+            return result
+        if code == 511:
+            self.hung_up = True
+            raise CallerHungUp("channel is dead")
+        if code == 510:
+            raise ChannelError(f"Asterisk did not know the command: {response}")
+        if code == 520:
+            for _ in range(100):  # usage text until a line starting with "520 "
+                if self._readline().startswith("520"):
+                    break
+            raise ChannelError("Asterisk rejected the command's usage")
+        raise ChannelError(f"unexpected reply code {code}: {line[:80]!r}")
+
+    def database_get(self, family: str, key: str) -> str:
+        result = self.execute("DATABASE GET", self._quote(family), self._quote(key))
+        res, value = result["result"]
+        if res == "0":
+            raise pyst_agi.AGIDBError(f"key not found in the Asterisk database: {family}/{key}")
+        return value
+
+
+def _quote_arg(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class AgiChannel:
+    """The IVR's ``Channel`` over an AGI session (FastAGI socket or classic stdin/stdout)."""
+
+    def __init__(self, agi: AGI, *, dial_template: str = "Local/{number}@cc-outbound") -> None:
+        self.agi = agi
+        self.env = agi.env
+        self.dial_template = dial_template
+        self.last_error = ""
+
+    def _digit(self, result: dict) -> str:
+        value = result["result"][0]
+        try:
+            code = int(value)
+        except ValueError:
+            raise ChannelError(f"not a key code: {value!r}") from None
+        return chr(code) if code > 0 else ""
+
+    def answer(self) -> None:
+        self.agi.execute("ANSWER")
+
+    def play(self, file: str, keys: str = "") -> str:
+        try:
+            return self._digit(self.agi.execute("STREAM FILE", file, _quote_arg(keys)))
+        except pyst_agi.AGIAppError:
+            self.last_error = f"could not play {file}"
+            return ""
+
+    def say_number(self, number: int, keys: str = "") -> str:
+        try:
+            return self._digit(self.agi.execute("SAY NUMBER", int(number), _quote_arg(keys)))
+        except pyst_agi.AGIAppError:
+            return ""
+
+    def say_digits(self, digits: str, keys: str = "") -> str:
+        if not digits.isdigit():
+            raise ValueError(f"SAY DIGITS takes digits, not {digits!r}")
+        try:
+            return self._digit(self.agi.execute("SAY DIGITS", digits, _quote_arg(keys)))
+        except pyst_agi.AGIAppError:
+            return ""
+
+    def wait_key(self, timeout: int) -> str:
+        return self._digit(self.agi.execute("WAIT FOR DIGIT", int(timeout * 1000), timeout=timeout + DEFAULT_READ_TIMEOUT))
+
+    def read_digits(self, timeout: int, max_digits: int) -> str:
+        # GET DATA with the 'silence/1' prompt: collects up to max_digits until # or the timeout.
+        result = self.agi.execute(
+            "GET DATA", "silence/1", int(timeout * 1000), int(max_digits), timeout=(timeout + 2) * max_digits + 30
+        )
+        value = result["result"][0]
+        return value if value.isdigit() else ""
+
+    def record(self, file: str, fmt: str, max_seconds: int, beep: bool) -> int:
+        args: list[object] = [file, fmt, _quote_arg("#"), int(max_seconds * 1000)]
+        if beep:
+            args += [0, "BEEP"]
+        args.append("s=5")
+        try:
+            result = self.agi.execute("RECORD FILE", *args, timeout=max_seconds + DEFAULT_READ_TIMEOUT)
+        except pyst_agi.AGIAppError:
+            return 0
+        endpos = result.get("endpos", ("0", ""))[0]
+        return int(endpos) // 8 if endpos.isdigit() else 0
+
+    def transfer(self, number: str) -> str:
+        target = self.dial_template.format(number=number)
+        try:
+            self.agi.execute("EXEC", "Dial", _quote_arg(f"{target},60"), timeout=4 * 3600)
+        except pyst_agi.AGIAppError:
+            pass
+        return self.get_variable("DIALSTATUS")
+
+    def get_variable(self, name: str) -> str:
+        result = self.agi.execute("GET VARIABLE", name)
+        return result["result"][1] if result["result"][0] == "1" else ""
+
+    def set_variable(self, name: str, value: str) -> None:
+        self.agi.execute("SET VARIABLE", name, _quote_arg(value))
+
+    def hangup(self) -> None:
+        try:
+            self.agi.execute("HANGUP")
+        except (CallerHungUp, pyst_agi.AGIAppError):
+            pass
+
+
+def socket_agi(sock: socket.socket) -> AGI:
+    """An AGI session over a connected FastAGI socket (text streams, as pyst2 needs)."""
+    stream = sock.makefile("rw", encoding="utf-8", errors="strict", newline="\n")
+    return AGI(stream, stream, sock=sock)
+
+
+def stdio_agi(trace: bool = False) -> AGI:
+    """Classic AGI: Asterisk started this process; the session is on stdin/stdout."""
+    import sys
+
+    stderr = sys.stderr if trace or os.environ.get("CC_AGI_TRACE") else None
+    return AGI(sys.stdin, sys.stdout, stderr, handle_sighup=True)
