@@ -74,3 +74,69 @@ def print_table(columns: list[str], rows: list[list[Any]], title: str | None = N
 def info(message: str) -> None:
     """Diagnostics go to stderr; stdout is for data."""
     sys.stderr.write(message + "\n")
+
+
+# --- parsing command-line values -------------------------------------------------------------------
+def parse_amount(text: str, what: str = "amount") -> int:
+    """Yuan with up to two decimals -> fen."""
+    from cc.domain.money import MoneyFormatError, parse_yuan
+    from cc.errors import UsageError
+
+    try:
+        return parse_yuan(text)
+    except MoneyFormatError:
+        raise UsageError(f"{what} '{text}' is not an amount in yuan", "write it like 5, 5.5 or 5.00") from None
+
+
+def parse_date(text: str | None, what: str = "date"):  # noqa: ANN201
+    from datetime import date
+
+    from cc.errors import UsageError
+
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"{what} '{text}' is not a date", "write dates as YYYY-MM-DD, e.g. 2026-12-01") from None
+
+
+def parse_items(items: list[str]) -> list[tuple[str, int]]:
+    from cc.errors import UsageError
+
+    parsed = []
+    for item in items:
+        sku, sep, qty = item.rpartition(":")
+        if not sep:
+            sku, qty = item, "1"
+        try:
+            quantity = int(qty)
+        except ValueError:
+            raise UsageError(f"--item '{item}': quantity '{qty}' is not a whole number", "write --item SKU:QTY, e.g. MILK-1L:2") from None
+        if quantity <= 0:
+            raise UsageError(f"--item '{item}': quantity must be at least 1", "write --item SKU:QTY with QTY 1 or more")
+        parsed.append((sku.strip(), quantity))
+    return parsed
+
+
+def yuan(fen: int) -> str:
+    from cc.domain.money import format_yuan
+
+    return format_yuan(fen)
+
+
+def label(ctx: typer.Context, key: str) -> str:
+    from cc.i18n import t
+
+    return t(key, config(ctx).resolved_locale())
+
+
+def report_import(result_errors: list[tuple[int, str]], loaded_text: str, skip_bad: bool) -> None:
+    """Print an import's outcome; bad rows by line number; refuse (exit 1) when nothing loaded because of them."""
+    from cc.errors import UsageError
+
+    for line, message in result_errors:
+        sys.stderr.write(f"line {line}: {message}\n")
+    if result_errors and not skip_bad:
+        raise UsageError(f"{len(result_errors)} bad row(s); nothing was loaded", "fix the rows above, or pass --skip-bad to load the good ones")
+    info(loaded_text)

@@ -8,15 +8,27 @@ import importlib
 
 # (command name, module under cc.commands, help)
 GROUPS: list[tuple[str, str, str]] = [
+    ("customer", "customer", "Customers: add, show, list, edit, import."),
+    ("product", "product", "Products: add (or update) and list."),
+    ("stock", "product:stock_app", "The dairy's stock: set, show, import."),
+    ("account", "account", "Prepaid accounts: top up, balance, ledger."),
+    ("order", "order", "Orders: enter, amend, cancel, confirm, refund, list, export, expire."),
+    ("delivery", "order:delivery_app", "Deliveries reported by the dairy."),
+    ("dairy", "dairy", "Messages to the dairy: outbox, flush, retry."),
+    ("user", "user", "Staff accounts: add, list, passwd, disable, enable."),
+    ("asterisk", "asterisk", "Asterisk configuration for the hotline (dialplan to the AGI server)."),
 ]
 
 # (command name, module under cc.commands, function name, help) for single commands such as `cc init`.
 COMMANDS: list[tuple[str, str, str, str]] = [
+    ("init", "init", "init", "Create the database, or bring an existing one up to date. Safe to run again."),
 ]
 
 
 def lazy_group(module: str):  # noqa: ANN201
-    return importlib.import_module(f"cc.commands.{module}").app
+    """``"order"`` -> cc.commands.order.app; ``"order:delivery_app"`` -> that attribute."""
+    name, _, attr = module.partition(":")
+    return getattr(importlib.import_module(f"cc.commands.{name}"), attr or "app")
 
 
 def load(module: str, attr: str):  # noqa: ANN201
