@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from cc.services.customers import CustomerService
     from cc.services.dairy import DairyService
     from cc.services.orders import OrderService
+    from cc.services.sms import SmsService
     from cc.services.users import UserService
 
 
@@ -37,6 +38,7 @@ class Services:
     users: UserService
     acting_user: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    sms: SmsService | None = None
 
 
 def build_services(
@@ -54,6 +56,7 @@ def build_services(
     from cc.services.customers import CustomerService
     from cc.services.dairy import DairyService
     from cc.services.orders import OrderService
+    from cc.services.sms import SmsService
     from cc.services.users import UserService
     from cc.store.core import SqliteStore
     from cc.store.db import open_db
@@ -64,8 +67,13 @@ def build_services(
     common = dict(store=store, clock=clock, config=config, acting_user=acting_user)
     dairy = DairyService(link=dairy_link or link_from_config(config), **common)
     orders = OrderService(dairy=dairy, rng=rng, **common)
+    customers = CustomerService(**common)
+    from cc.store.sms import SmsStore
+
+    sms = SmsService(SmsStore(database), clock, config, orders=orders, customers=customers, acting_user=acting_user)
+    orders.on_awaiting_confirmation = sms.on_awaiting_confirmation  # the confirmation SMS, in the order's transaction
     return Services(
         config=config, db=database, clock=clock, store=store,
-        customers=CustomerService(**common), catalog=CatalogService(**common), accounts=AccountService(**common),
-        orders=orders, dairy=dairy, users=UserService(**common), acting_user=acting_user,
+        customers=customers, catalog=CatalogService(**common), accounts=AccountService(**common),
+        orders=orders, dairy=dairy, users=UserService(**common), acting_user=acting_user, sms=sms,
     )

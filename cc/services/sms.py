@@ -40,6 +40,11 @@ ANSWERS = {
     "opted_out": "【{brand}】您已退订营销短信，订单确认短信不受影响。",
     "expiry_notice": "【{brand}】订单{code}已超时未确认，已自动取消，未扣款。如需订购请致电{hotline}。",
 }
+# The order could not be charged when the customer said yes: why, in the customer's words.
+NOT_CHARGED = {
+    "payment_failed": "账户余额不足，请充值后重新订购",
+    "out_of_stock": "商品库存不足",
+}
 ANSWERS_PER_HOUR = 3  # auto-answers to one number per hour at most: no ping-pong with an auto-responder
 
 
@@ -142,12 +147,13 @@ class SmsService:
         )
 
     def retry(self, outbox_id: int) -> dict:
-        row = self.store.requeue_failed(outbox_id, self._now())
+        """Send a failed message again (``cc sms retry ID``): back to queued, with a fresh set of attempts."""
+        row = self.store.outbox_row(outbox_id)
         if row is None:
             raise NotFound(f"no SMS with id {outbox_id} in the outbox", "see 'cc sms outbox'")
-        if row["status"] not in ("queued",):
+        if row["status"] != "failed":
             raise Refused(f"SMS {outbox_id} is {row['status']}, not failed", "only failed messages can be retried")
-        return row
+        return self.store.requeue_failed(outbox_id, self._now())
 
     # --- what a worker does -----------------------------------------------------------------------
     def marketing_allowed(self) -> bool:
@@ -232,15 +238,20 @@ class SmsService:
         return [r for r in (self.handle_incoming(i) for i in self.store.unhandled_inbox_ids(limit)) if r is not None]
 
     def handle_incoming(self, inbox_id: int) -> HandledReply | None:
-        """Act on a stored SMS: one transaction reads it, confirms/rejects the order (charging it and writing
-        the dairy outbox through the order service), queues the answer and marks it handled."""
+        """Act on a stored SMS once: claim it, confirm/reject the order through the order service (which
+        charges it and writes the dairy outbox in its own transaction), then queue the answer and mark the
+        SMS handled. A crash in between leaves it 'new': the next run finds the order no longer pending and
+        answers accordingly, so nothing is charged twice."""
+        now = self.clock.now()
+        if not self.store.claim_inbox(inbox_id, iso(now), iso(now + timedelta(seconds=self.config.sms.lease_seconds))):
+            return None
+        row = self.store.inbox_row(inbox_id)
+        if row is None or row["status"] != "new":
+            return None
+        parsed = parse_reply(row["text"])
+        outcome, code, answer_key, fields = self._decide(row["sender"], parsed)
+        answer_id = None
         with self.store.transaction():
-            row = self.store.inbox_row(inbox_id)
-            if row is None or row["status"] != "new":
-                return None
-            parsed = parse_reply(row["text"])
-            outcome, code, answer_key, fields = self._decide(row["sender"], parsed)
-            answer_id = None
             phone = fields.get("phone")
             if answer_key and phone and self._may_answer(phone):
                 values = {"brand": self.config.sms.brand, "hotline": self.config.asterisk.hotline, **fields}
@@ -300,9 +311,12 @@ class SmsService:
                 return "confirmed", order.code, "confirmed", fields
             self.orders.reject(order.code, actor=f"sms:{phone}", via="sms")
             return "rejected", order.code, "rejected", fields
-        except Refused as exc:
+        except (Refused, NotFound) as exc:
             latest = self.store.order_of_customer(order.customer_id, order.code)
-            if latest is not None and latest["status"] != "awaiting_confirmation":
+            status = latest["status"] if latest else None
+            if status in NOT_CHARGED:
+                return status, order.code, "not_confirmed", {**fields, "reason": NOT_CHARGED[status]}
+            if status != "awaiting_confirmation":
                 return self._not_pending(order.customer_id, order.code, intent, base, unknown="no_pending")
             return "refused", order.code, "not_confirmed", {**fields, "reason": exc.message}
 

@@ -251,6 +251,16 @@ class SmsStore:
     def inbox_row(self, inbox_id: int) -> dict | None:
         return one(self.db, "SELECT * FROM sms_inbox WHERE id = ?", (inbox_id,))
 
+    def claim_inbox(self, inbox_id: int, now: str, until: str) -> bool:
+        """One handler at a time acts on a stored SMS (the worker at once, the housekeeper after a crash)."""
+        return bool(
+            self.db.execute(
+                "UPDATE sms_inbox SET lease_until = ? WHERE id = ? AND status = 'new'"
+                " AND (lease_until IS NULL OR lease_until < ?)",
+                (until, inbox_id, now),
+            ).rowcount
+        )
+
     def unhandled_inbox_ids(self, limit: int = 100) -> list[int]:
         return [r["id"] for r in rows(self.db, "SELECT id FROM sms_inbox WHERE status = 'new' ORDER BY id LIMIT ?", (limit,))]
 
@@ -259,7 +269,7 @@ class SmsStore:
     ) -> None:
         self.db.execute(
             "UPDATE sms_inbox SET status = 'handled', intent = ?, outcome = ?, order_code = ?, answer_id = ?,"
-            " handled_at = ? WHERE id = ?",
+            " handled_at = ?, lease_until = NULL WHERE id = ?",
             (intent, outcome, order_code, answer_id, now, inbox_id),
         )
 

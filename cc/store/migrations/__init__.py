@@ -12,6 +12,7 @@ MIGRATIONS = Migrations("cc")
 
 # Import order is application order on a blank database.
 from cc.store.migrations import m0001_core  # noqa: E402,F401
+from cc.store.migrations import m0130_sms  # noqa: E402,F401
 from cc.store.migrations import m0140_calls  # noqa: E402,F401
 
 

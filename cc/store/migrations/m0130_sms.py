@@ -103,6 +103,7 @@ def sms(db: sqlite_utils.Database) -> None:
             outcome TEXT NOT NULL DEFAULT '',    -- confirmed | rejected | opted_out | clarify | expired | ...
             order_code TEXT,
             answer_id INTEGER REFERENCES sms_outbox(id),
+            lease_until TEXT,                    -- a handler is acting on it until then
             handled_at TEXT
         );
         CREATE INDEX sms_inbox_status ON sms_inbox(status, id);
@@ -135,6 +136,7 @@ def sms(db: sqlite_utils.Database) -> None:
             sent_count INTEGER NOT NULL DEFAULT 0,
             received_count INTEGER NOT NULL DEFAULT 0,
             reconnects INTEGER NOT NULL DEFAULT 0,
+            queue_depth INTEGER NOT NULL DEFAULT 0,
             updated_at TEXT NOT NULL
         );
         """
