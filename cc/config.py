@@ -102,6 +102,11 @@ class IvrConfig:
     tree: str | None = None  # YAML menu tree; default: the shipped data/ivr/default.yaml
     prompts_dir: str | None = None  # sound files; default: <db folder>/prompts
     voicemail_dir: str | None = None  # default: <db folder>/voicemail
+    asterisk_prompts_dir: str | None = None  # prompts_dir as Asterisk sees it (chroot/other host); default: same
+    asterisk_recordings_dir: str | None = None  # voicemail_dir as Asterisk sees it; default: same
+    record_format: str = "wav"  # format Asterisk records voicemail, relays and greetings in
+    dial_template: str = "PJSIP/{number}@trunk"  # Dial() target of transfer nodes
+    tts_voice: str = "cmn"  # espeak-ng voice for `cc ivr prompts build` (cmn = Mandarin)
 
 
 @dataclass

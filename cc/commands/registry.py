@@ -17,6 +17,9 @@ GROUPS: list[tuple[str, str, str]] = [
     ("dairy", "dairy", "Messages to the dairy: outbox, flush, retry."),
     ("user", "user", "Staff accounts: add, list, passwd, disable, enable."),
     ("asterisk", "asterisk", "Asterisk configuration for the hotline (dialplan to the AGI server)."),
+    ("ivr", "ivr", "The IVR menu tree: validate, show, simulate, import, export, prompts."),
+    ("agi", "agi", "The AGI server: serve (FastAGI), run (classic AGI)."),
+    ("call", "call", "Call records: list, show."),
 ]
 
 # (command name, module under cc.commands, function name, help) for single commands such as `cc init`.

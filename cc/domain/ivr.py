@@ -597,6 +597,7 @@ class Store:
     file: str
     duration_ms: int = 0
     target: str = ""
+    node: str = ""  # the node that recorded it
 
 
 @dataclass(frozen=True)
@@ -815,7 +816,7 @@ def _nothing_recorded(state: CallState, node: Node) -> Step:
 def _voicemail_event(tree: Tree, caller: Caller, state: CallState, node: Node, event: Event) -> Step:
     if not isinstance(event, Recorded) or not event.file:
         return _nothing_recorded(state, node)
-    store = Store("voicemail", event.file, event.duration_ms)
+    store = Store("voicemail", event.file, event.duration_ms, node=node.id)
     return _after_record(tree, caller, state, node, [store], End("voicemail", f"voicemail left at '{node.id}'"))
 
 
@@ -831,7 +832,7 @@ def _greeting_event(tree: Tree, caller: Caller, state: CallState, node: Node, ev
     key = event.key if isinstance(event, Key) else ""
     rec = state.recording or Recorded("")
     if key == "1":
-        store = Store("greeting", rec.file, rec.duration_ms, node.greeting or "")
+        store = Store("greeting", rec.file, rec.duration_ms, node.greeting or "", node=node.id)
         return _after_record(tree, caller, state, node, [store], End("greeting", f"greeting '{node.greeting}' recorded"))
     if key == "2":
         return Step(replace(state, phase="record", recording=None), (Record("greeting", node.max_seconds, node.beep),))
@@ -842,7 +843,7 @@ def _greeting_event(tree: Tree, caller: Caller, state: CallState, node: Node, ev
     return Step(replace(state, retries=retries), (*actions, WaitKey(node.timeout, "12")))
 
 
-_TARGET = re.compile(r"^[0-9]{3,20}$")
+_TARGET = re.compile(r"^[0-9]{5,20}$")
 
 
 def _relay_event(tree: Tree, caller: Caller, state: CallState, node: Node, event: Event) -> Step:
@@ -854,9 +855,11 @@ def _relay_event(tree: Tree, caller: Caller, state: CallState, node: Node, event
     digits = event.digits if isinstance(event, Digits) else ""
     rec = state.recording or Recorded("")
     if _TARGET.match(digits):
-        store = Store("relay", rec.file, rec.duration_ms, digits)
-        actions: list[Action] = [store, SayDigits(digits)]
-        return _after_record(tree, caller, state, node, actions, End("relayed", f"voice relay to {digits} stored"))
+        actions: list[Action] = [Store("relay", rec.file, rec.duration_ms, digits, node=node.id)]
+        if node.done_prompt:
+            actions.append(Play(node.done_prompt))
+        actions.append(SayDigits(digits))
+        return _next(tree, caller, state, node, actions, 0, End("relayed", f"voice relay to {digits} stored"))
     retries = state.retries + 1
     if retries > node.retries:
         return Step(state, (Hangup(),), End("abandoned", f"voice relay '{node.id}': no valid target number"))

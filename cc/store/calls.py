@@ -36,6 +36,9 @@ class CallStore:
     def __init__(self, db: Any) -> None:
         self.conn: sqlite3.Connection = getattr(db, "conn", db)
 
+    def close(self) -> None:
+        self.conn.close()
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
         conn = self.conn
@@ -102,6 +105,28 @@ class CallStore:
             "UPDATE calls SET caller = ?, customer_id = ?, vip = ?, blacklisted = ? WHERE id = ?",
             (caller, customer_id, int(vip), int(blacklisted), call_id),
         )
+
+    def set_tree(self, call_id: str, tree_id: int | None) -> None:
+        self.conn.execute("UPDATE calls SET tree_id = ? WHERE id = ?", (tree_id, call_id))
+
+    def lookup_customer(self, phone: str) -> dict | None:
+        """Read-only view of a customer for caller classification: tags, balance, recent orders.
+
+        Used where the customers/orders services are not loaded (the lean classic-AGI process)."""
+        found = self._rows("SELECT id, phone, name FROM customers WHERE phone = ?", (phone,))
+        if not found:
+            return None
+        customer = found[0]
+        cid = customer["id"]
+        customer["tags"] = [r["tag"] for r in self._rows("SELECT tag FROM customer_tags WHERE customer_id = ?", (cid,))]
+        row = self.conn.execute("SELECT balance_fen FROM accounts WHERE customer_id = ?", (cid,)).fetchone()
+        customer["balance_fen"] = row[0] if row else 0
+        customer["orders"] = self._rows(
+            "SELECT code, status, deliveries, deliveries_done FROM orders WHERE customer_id = ?"
+            " ORDER BY created_at DESC LIMIT 10",
+            (cid,),
+        )
+        return customer
 
     def answer(self, call_id: str, at: str) -> None:
         self.conn.execute("UPDATE calls SET answered_at = ? WHERE id = ? AND answered_at IS NULL", (at, call_id))

@@ -172,11 +172,12 @@ def _quote_arg(text: str) -> str:
 class AgiChannel:
     """The IVR's ``Channel`` over an AGI session (FastAGI socket or classic stdin/stdout)."""
 
-    def __init__(self, agi: AGI, *, dial_template: str = "Local/{number}@cc-outbound") -> None:
+    def __init__(self, agi: AGI, *, dial_template: str = "PJSIP/{number}@trunk") -> None:
         self.agi = agi
         self.env = agi.env
         self.dial_template = dial_template
         self.last_error = ""
+        self.transferred = False
 
     def _digit(self, result: dict) -> str:
         value = result["result"][0]
@@ -234,12 +235,12 @@ class AgiChannel:
         return int(endpos) // 8 if endpos.isdigit() else 0
 
     def transfer(self, number: str) -> str:
-        target = self.dial_template.format(number=number)
-        try:
-            self.agi.execute("EXEC", "Dial", _quote_arg(f"{target},60"), timeout=4 * 3600)
-        except pyst_agi.AGIAppError:
-            pass
-        return self.get_variable("DIALSTATUS")
+        """Hand the dial back to the dialplan (``CC_DIAL``, see cc/telephony/dialplan.py): Asterisk dials
+        after the AGI returns, so a long conversation does not hold an AGI session."""
+        self.set_variable("CC_DIAL", self.dial_template.format(number=number))
+        self.set_variable("CC_IVR_STATUS", "transferred")
+        self.transferred = True
+        return "DIALPLAN"
 
     def get_variable(self, name: str) -> str:
         result = self.agi.execute("GET VARIABLE", name)
@@ -249,6 +250,8 @@ class AgiChannel:
         self.agi.execute("SET VARIABLE", name, _quote_arg(value))
 
     def hangup(self) -> None:
+        if self.transferred:
+            return  # the dialplan dials CC_DIAL once the AGI returns
         try:
             self.agi.execute("HANGUP")
         except (CallerHungUp, pyst_agi.AGIAppError):

@@ -1,0 +1,289 @@
+"""IVR tree use cases: read a YAML tree (errors name the node and line), validate it (prompt files
+included), import it into the database (new calls use it at once), export it, show it, and simulate a
+call on the keyboard or with scripted keys."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cc.domain import ivr
+from cc.domain.timestamps import iso
+from cc.errors import NotFound, UsageError
+
+SOUND_EXTENSIONS = ("wav", "gsm", "sln", "ulaw", "alaw", "g722")
+DEFAULT_TREE = Path(__file__).resolve().parent.parent / "data" / "ivr" / "default.yaml"
+
+
+class TreeInvalid(UsageError):
+    def __init__(self, source: str, problems: list[ivr.Problem]) -> None:
+        self.problems = problems
+        first = problems[0]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        super().__init__(f"{source}: {first}{more}", f"run 'cc ivr validate {source}' to list every problem")
+
+
+@dataclass
+class LoadedTree:
+    tree: ivr.Tree
+    plain: dict[str, Any]
+    yaml_text: str
+    source: str
+
+
+def parse_yaml(text: str, source: str = "<tree>") -> LoadedTree:
+    """Parse and build a tree; raises ``TreeInvalid`` with every problem (node and line named)."""
+    import yaml
+
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        node = _node_at(text, line) if line else None
+        raise TreeInvalid(source, [ivr.Problem(node, f"not valid YAML: {problem}", line)]) from None
+    lines: dict[str, int] = {}
+    problems: list[ivr.Problem] = []
+    if isinstance(root, yaml.MappingNode):
+        for key, value in root.value:
+            if key.value == "nodes" and isinstance(value, yaml.MappingNode):
+                for nkey, _ in value.value:
+                    if nkey.value in lines:
+                        problems.append(ivr.Problem(nkey.value, "is defined twice", nkey.start_mark.line + 1))
+                    lines[nkey.value] = nkey.start_mark.line + 1
+    if problems:
+        raise TreeInvalid(source, problems)
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:  # e.g. an unknown tag
+        raise TreeInvalid(source, [ivr.Problem(None, f"not valid YAML: {exc}")]) from None
+    try:
+        tree = ivr.tree_from_dict(data, lines)
+    except ivr.TreeError as exc:
+        raise TreeInvalid(source, exc.problems) from None
+    return LoadedTree(tree, ivr.tree_to_dict(tree), text, source)
+
+
+def _node_at(text: str, line: int) -> str | None:
+    """The node whose block holds a line (for YAML syntax errors): the last 'id:' under 'nodes:' above it."""
+    current = None
+    in_nodes = False
+    indent = None
+    for number, raw in enumerate(text.splitlines(), 1):
+        if number > line:
+            break
+        if re.match(r"^nodes\s*:", raw):
+            in_nodes, indent = True, None
+            continue
+        if in_nodes and raw.strip() and not raw.startswith((" ", "\t", "#")):
+            in_nodes = False
+        match = re.match(r"^(\s+)([^\s#:][^:]*):", raw)
+        if in_nodes and match:
+            width = len(match.group(1))
+            if indent is None:
+                indent = width
+            if width == indent:
+                current = match.group(2).strip().strip("'\"")
+    return current
+
+
+def read_tree_file(path: str | Path) -> LoadedTree:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise NotFound(f"IVR tree file {path} not found", "give the path of a YAML tree, e.g. data/ivr/default.yaml") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read {path}: {exc}", "save the tree as UTF-8 text") from None
+    return parse_yaml(text, str(path))
+
+
+def prompt_files(prompts_dir: Path) -> dict[str, Path]:
+    """Prompt id -> sound file present in the folder."""
+    found: dict[str, Path] = {}
+    if prompts_dir.is_dir():
+        for file in sorted(prompts_dir.iterdir()):
+            if file.suffix.lstrip(".") in SOUND_EXTENSIONS and file.stem not in found:
+                found[file.stem] = file
+    return found
+
+
+def validate(loaded: LoadedTree, prompts_dir: Path | None) -> list[ivr.Problem]:
+    files = prompt_files(prompts_dir) if prompts_dir is not None else None
+    return ivr.validate(loaded.tree, files)
+
+
+class IvrService:
+    def __init__(self, store: Any, clock: Any, prompts_dir: Path, default_tree: Path | None = None, actor: str = "") -> None:
+        self.store = store
+        self.clock = clock
+        self.prompts_dir = prompts_dir
+        self.default_tree = default_tree or DEFAULT_TREE
+        self.actor = actor
+
+    def import_tree(self, path: str | Path, *, check_prompts: bool = False) -> tuple[int, list[ivr.Problem]]:
+        """Load a tree file into the database after validation; new calls use it at once."""
+        loaded = read_tree_file(path)
+        return self.import_loaded(loaded, check_prompts=check_prompts)
+
+    def import_loaded(self, loaded: LoadedTree, *, check_prompts: bool = False) -> tuple[int, list[ivr.Problem]]:
+        problems = validate(loaded, self.prompts_dir)
+        blocking = [p for p in problems if "no sound file" not in p.message or check_prompts]
+        if blocking:
+            raise TreeInvalid(loaded.source, blocking)
+        tree_id = self.store.save_tree(
+            loaded.tree.name,
+            loaded.source,
+            loaded.yaml_text,
+            json.dumps(loaded.plain, ensure_ascii=False),
+            iso(self.clock.now()),
+            self.actor,
+        )
+        return tree_id, problems  # the remaining problems: missing prompt files (build them)
+
+    def ensure_tree(self) -> tuple[int, ivr.Tree]:
+        """The current tree; the shipped default is imported when the database has none."""
+        row = self.store.current_tree()
+        if row is None:
+            tree_id, _ = self.import_tree(self.default_tree)
+            row = self.store.tree(tree_id)
+        return int(row["id"]), ivr.tree_from_dict(json.loads(row["tree_json"]))
+
+    def current(self) -> tuple[dict, ivr.Tree]:
+        tree_id, tree = self.ensure_tree()
+        row = self.store.tree(tree_id)
+        return row, tree
+
+    def export_yaml(self) -> str:
+        row, _ = self.current()
+        return row["yaml"]
+
+    def missing_prompts(self, tree: ivr.Tree) -> list[str]:
+        have = prompt_files(self.prompts_dir)
+        return [pid for pid in tree.prompts if pid not in have]
+
+
+# ----------------------------------------------------------------------------------------------------
+# Showing and simulating
+
+
+def describe(tree: ivr.Tree) -> list[str]:
+    """The tree as indented text lines, from each entry point (a node already shown is referenced)."""
+    out: list[str] = [f"{tree.name}  (start: {tree.start})"]
+    shown: set[str] = set()
+
+    def label(node: ivr.Node) -> str:
+        text = tree.prompts.get(node.prompts[0], "") if node.prompts else ""
+        extra = {
+            "queue": f" queue={node.queue}",
+            "readout": f" what={node.what}",
+            "transfer": f" number={node.number}",
+            "voicemail": f" max={node.max_seconds}s",
+            "record_greeting": f" greeting={node.greeting}",
+        }.get(node.kind, "")
+        short = (text[:30] + "…") if len(text) > 30 else text
+        return f"{node.id} [{node.kind}{extra}]" + (f" “{short}”" if short else "")
+
+    def walk(nid: str, depth: int, how: str) -> None:
+        node = tree.nodes.get(nid)
+        pad = "  " * depth
+        if node is None:
+            out.append(f"{pad}{how}{nid} (missing!)")
+            return
+        if nid in shown:
+            out.append(f"{pad}{how}-> {nid}")
+            return
+        shown.add(nid)
+        out.append(f"{pad}{how}{label(node)}")
+        for branch in node.branches:
+            cond = f" ({branch.when})" if branch.when else ""
+            walk(branch.target, depth + 1, f"{branch.key}{cond}: ")
+        if node.next:
+            walk(node.next, depth + 1, "then: ")
+        if node.on_fail:
+            walk(node.on_fail, depth + 1, "on fail: ")
+
+    for name, nid in [("inbound", tree.start), *tree.entries.items()]:
+        out.append(f"entry {name}:")
+        walk(nid, 1, "")
+    return out
+
+
+class SimulatedChannel:
+    """A ``Channel`` that prints what the caller would hear and takes keys from a script or a prompt."""
+
+    def __init__(
+        self,
+        tree: ivr.Tree,
+        caller_id: str,
+        keys: Iterable[str] | None,
+        say: Callable[[str], None],
+        ask: Callable[[str], str] | None = None,
+        prompts_dir: str = "",
+    ) -> None:
+        self.tree = tree
+        self.env = {"agi_callerid": caller_id, "agi_uniqueid": "", "agi_channel": "Simulated/1", "agi_dnid": ""}
+        self.keys: Iterator[str] | None = iter(keys) if keys is not None else None
+        self.say = say
+        self.ask = ask
+        self.prompts_dir = prompts_dir.rstrip("/") + "/"
+
+    def _next_key(self, what: str) -> str:
+        if self.keys is not None:
+            try:
+                key = next(self.keys)
+            except StopIteration:
+                from cc.services.ports import CallerHungUp
+
+                raise CallerHungUp("the scripted keys ran out (the caller hangs up)") from None
+        else:
+            assert self.ask is not None
+            key = self.ask(what)
+        key = key.strip()
+        return "" if key.lower() in ("", "t", "timeout") else key
+
+    def answer(self) -> None:
+        self.say("(answer)")
+
+    def play(self, file: str, keys: str = "") -> str:
+        pid = file[len(self.prompts_dir):] if file.startswith(self.prompts_dir) else file
+        text = self.tree.prompts.get(pid)
+        self.say(f"♪ {text}" if text is not None else f"♪ [recording {file}]")
+        return ""
+
+    def say_number(self, number: int, keys: str = "") -> str:
+        self.say(f"♪ <number {number}>")
+        return ""
+
+    def say_digits(self, digits: str, keys: str = "") -> str:
+        self.say(f"♪ <digits {' '.join(digits)}>")
+        return ""
+
+    def wait_key(self, timeout: int) -> str:
+        key = self._next_key(f"key (0-9 * #, empty = {timeout}s timeout)")
+        self.say(f"[key {key}]" if key else "[no key: timeout]")
+        return key[:1]
+
+    def read_digits(self, timeout: int, max_digits: int) -> str:
+        digits = self._next_key("digits then #")
+        self.say(f"[digits {digits}]")
+        return digits.rstrip("#")[:max_digits]
+
+    def record(self, file: str, fmt: str, max_seconds: int, beep: bool) -> int:
+        self.say(f"[beep: recording up to {max_seconds}s to {file}.{fmt}]")
+        return 3000
+
+    def transfer(self, number: str) -> str:
+        self.say(f"[transfer to {number}]")
+        return "ANSWER"
+
+    def set_variable(self, name: str, value: str) -> None:
+        pass
+
+    def hangup(self) -> None:
+        self.say("(hang up)")

@@ -1,0 +1,110 @@
+"""From an AGI session to the IVR: route by script name, check the shared secret, run the call.
+
+Shared by the FastAGI server (many calls, one process) and the classic-AGI entry point (one process per
+call). Kept free of typer/rich/textual/sqlite-utils so the classic path starts fast.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from cc.clock import Clock, SystemClock
+from cc.config import Config
+from cc.domain import ivr
+from cc.services.callers import services_lookup, store_lookup
+from cc.services.ivr_calls import CallOutcome, IvrRuntime, RuntimeSettings, TreeSource
+from cc.services.ports import CallerHungUp, ChannelError
+from cc.store.calls import CallStore, connect, has_schema
+from cc.telephony.agi import AGI, AgiChannel
+
+
+def settings_from_config(config: Config) -> RuntimeSettings:
+    data = config.data_dir
+    return RuntimeSettings(
+        prompts_dir=Path(config.ivr.prompts_dir or data / "prompts"),
+        recordings_dir=Path(config.ivr.voicemail_dir or data / "voicemail"),
+        asterisk_prompts_dir=config.ivr.asterisk_prompts_dir,
+        asterisk_recordings_dir=config.ivr.asterisk_recordings_dir,
+        record_format=config.ivr.record_format,
+        dial_template=config.ivr.dial_template,
+    )
+
+
+def ensure_schema(db_path: str) -> None:
+    """Create/migrate the database once if the call tables are missing (slow path: loads sqlite-utils)."""
+    conn = connect(db_path)
+    try:
+        ready = has_schema(conn)
+    finally:
+        conn.close()
+    if not ready:
+        from cc.store.db import open_db
+
+        open_db(db_path).conn.close()
+
+
+def build_runtime(config: Config, clock: Clock | None = None, services: Any = None) -> IvrRuntime:
+    """The IVR runtime for this configuration: a connection per call, the tree from the database (the
+    shipped default is imported on first use), callers classified through the services when given."""
+    ensure_schema(config.db)
+    settings = settings_from_config(config)
+    clock = clock or SystemClock()
+
+    def store_factory() -> CallStore:
+        return CallStore(connect(config.db))
+
+    tree_store = CallStore(connect(config.db))
+
+    def fallback() -> tuple[int, ivr.Tree]:
+        from cc.services.ivr import IvrService
+
+        source = Path(config.ivr.tree) if config.ivr.tree else None
+        return IvrService(tree_store, clock, settings.prompts_dir, source, actor="agi").ensure_tree()
+
+    lookup = services_lookup(services) if services is not None else store_lookup
+    return IvrRuntime(store_factory, clock, settings, lookup, TreeSource(tree_store, fallback))
+
+
+def parse_request(env: dict[str, str], default_script: str = "inbound") -> tuple[str, dict[str, str]]:
+    """Script name and parameters from ``agi_request`` (``agi://host:4573/inbound?secret=x``) or
+    ``agi_network_script`` (``inbound?secret=x``)."""
+    request = env.get("agi_network_script") or env.get("agi_request") or ""
+    if "://" in request:
+        parts = urlsplit(request)
+        path, query = parts.path, parts.query
+    else:
+        path, _, query = request.partition("?")
+    script = path.strip("/").split("/")[-1] or default_script
+    params = {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
+    return script, params
+
+
+def secret_ok(expected: str | None, params: dict[str, str]) -> bool:
+    if not expected:
+        return True
+    return hmac.compare_digest(params.get("secret", "").encode(), expected.encode())
+
+
+def handle(agi: AGI, runtime: IvrRuntime, config: Config, script: str | None = None) -> CallOutcome | str:
+    """Run one AGI session to its end. Never raises for a broken session: the call record says why."""
+    parsed_script, params = parse_request(agi.env)
+    script = script or parsed_script
+    if not secret_ok(config.agi.secret, params):
+        call_id = runtime.fail_early(agi.env, script, "AGI request without the right secret")
+        return call_id
+    channel = AgiChannel(agi, dial_template=runtime.settings.dial_template)
+    outcome = runtime.run(channel, script, params)
+    if not agi.hung_up and not channel.transferred:
+        try:  # the dialplan's sign that the IVR finished (no fallback)
+            channel.set_variable("CC_IVR_STATUS", outcome.result)
+        except (CallerHungUp, ChannelError, Exception):
+            pass
+    return outcome
+
+
+def outcome_json(outcome: CallOutcome) -> str:
+    return json.dumps({"call": outcome.call_id, "result": outcome.result, "reason": outcome.reason}, ensure_ascii=False)
