@@ -65,6 +65,35 @@ MODULES = [
 ]
 
 
+# Contexts for tests and benchmarks, appended to a dialplan under test (``AsteriskRuntime.call`` uses them).
+CALLER_CONTEXTS = """
+[cc-test-caller]
+; Originate Local/s@cc-test-caller: answers, waits CC_WAIT s, sends CC_KEYS (SendDTMF: w = 0.5 s, W = 1 s
+; pause; CC_KEY_GAP ms between keys), then waits CC_HOLD s or until the other side hangs up.
+exten => s,1,Answer()
+ same => n,Wait(${IF($["${CC_WAIT}" = ""]?1:${CC_WAIT})})
+ same => n,GotoIf($["${CC_KEYS}" = ""]?hold)
+ same => n,SendDTMF(${CC_KEYS},${IF($["${CC_KEY_GAP}" = ""]?250:${CC_KEY_GAP})})
+ same => n(hold),Wait(${IF($["${CC_HOLD}" = ""]?30:${CC_HOLD})})
+ same => n,Hangup()
+exten => h,1,UserEvent(CcCallerDone,Tag: ${CC_CALL_TAG})
+
+[cc-test-operator]
+; Dial(Local/s@cc-test-operator) stands for the operator's phone: rings, answers, hangs up after 1 s.
+exten => s,1,UserEvent(CcOperatorRang,Tag: ${CC_CALL_TAG})
+ same => n,Answer()
+ same => n,Wait(1)
+ same => n,Hangup()
+
+[cc-test-nobody]
+; An operator who never answers.
+exten => s,1,UserEvent(CcOperatorRang,Tag: ${CC_CALL_TAG})
+ same => n,Wait(60)
+"""
+
+GENERAL = "[general]\nstatic = yes\nwriteprotect = yes\n\n[globals]\n"
+
+
 def root_path(root: str | os.PathLike[str] | None = None) -> Path:
     return Path(root or os.environ.get("CC_ASTERISK_ROOT") or DEFAULT_ROOT)
 
@@ -327,6 +356,8 @@ write = all
             "features.conf": "[general]\n",
             "ccss.conf": "[general]\n",
             "rtp.conf": "[general]\nrtpstart = 20000\nrtpend = 20999\n",
+            "acl.conf": "",
+            "udptl.conf": "[general]\n",
         }
         files.update(self.extra_configs)
         for name, text in files.items():
@@ -460,10 +491,23 @@ write = all
                                      "Priority": priority, "Timeout": int(timeout * 1000), "Async": "true"}
         if caller_id:
             fields["CallerID"] = caller_id
-        reply = self.ami.action("Originate", variables={"CC_CALL_TAG": tag, **(variables or {})}, **fields)
+        # "__" makes the tag inherited by every channel the call creates (Local halves, dialled operator).
+        reply = self.ami.action("Originate", variables={"__CC_CALL_TAG": tag, **(variables or {})}, **fields)
         if reply.get("Response") != "Success":
             raise Unreachable(f"originate {channel} failed: {reply.get('Message', reply)}")
         return tag
+
+    def call(self, exten: str, context: str, *, keys: str = "", wait: float = 1.0, hold: float = 30.0,
+             key_gap_ms: int = 250, caller_id: str | None = None, timeout: float = 30.0) -> str:
+        """A test caller (``[cc-test-caller]`` from ``CALLER_CONTEXTS``) dials EXTEN@CONTEXT, waits
+        ``wait`` seconds after the answer, keys ``keys`` with SendDTMF (``w`` = 0.5 s pause, ``W`` = 1 s),
+        then stays ``hold`` seconds or until the far end hangs up. Returns the call tag; the caller's
+        hang-up raises ``UserEvent CcCallerDone`` with ``Tag``."""
+        variables = {"CC_KEYS": keys, "CC_WAIT": f"{wait:g}", "CC_HOLD": f"{hold:g}", "CC_KEY_GAP": str(key_gap_ms)}
+        if caller_id:
+            variables["CC_CALLER_NUM"] = caller_id
+        return self.originate("Local/s@cc-test-caller", context=context, exten=exten, variables=variables,
+                              caller_id=caller_id, timeout=timeout)
 
     def originate_cli(self, channel: str, *, context: str, exten: str) -> str:
         """The same through the CLI: ``channel originate CHANNEL extension EXTEN@CONTEXT``."""
