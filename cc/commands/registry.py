@@ -20,6 +20,7 @@ GROUPS: list[tuple[str, str, str]] = [
     ("ivr", "ivr", "The IVR menu tree: validate, show, simulate, import, export, prompts."),
     ("agi", "agi", "The AGI server: serve (FastAGI), run (classic AGI)."),
     ("call", "call", "Call records: list, show."),
+    ("sms", "sms", "SMS: the gateway daemon (serve), send, outbox, inbox, status, retry."),
 ]
 
 # (command name, module under cc.commands, function name, help) for single commands such as `cc init`.
