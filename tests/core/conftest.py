@@ -1,0 +1,86 @@
+"""Fixtures for the order pipeline tests: a database file in tmp_path, a frozen clock, services built by the
+composition root, and the CLI run in-process (``cc.cli.main``) against that file via ``--db``."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from core_helpers import START, FakeDairy, make_services, run_cli, seed_world
+
+from cc.clock import FrozenClock
+from cc.config import Config
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch, tmp_path):
+    """No config, user or database from the environment; English labels; never ./cc.db."""
+    for name in ("CC_CONFIG", "CC_DB", "CC_USER", "LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def db_path(tmp_path):
+    return tmp_path / "cc.db"
+
+
+@pytest.fixture
+def clock():
+    return FrozenClock(START)
+
+
+@pytest.fixture
+def config(db_path):
+    return Config(db=str(db_path))
+
+
+@pytest.fixture
+def services(config, clock):
+    from cc.services.container import build_services
+
+    return build_services(config, clock=clock, rng=random.Random(1234))
+
+
+@pytest.fixture
+def world(services):
+    """Services over a seeded database (products, stock, two customers, 100.00 on the first)."""
+    seed_world(services)
+    return services
+
+
+@pytest.fixture
+def fake_dairy():
+    return FakeDairy()
+
+
+@pytest.fixture
+def as_user(db_path, clock):
+    """Services acting as a named user (role checks apply), on the same file and clock."""
+
+    def build(name: str, dairy_link=None):  # noqa: ANN001, ANN202
+        return make_services(db_path, clock, user=name, dairy_link=dairy_link)
+
+    return build
+
+
+@pytest.fixture
+def cli(db_path, monkeypatch):
+    """``cli("order", "new", ...)`` runs ``cc --db <tmp file> order new ...`` in this process."""
+    import cc.cli
+
+    if not getattr(cc.cli, "_core_tests_registered", False):
+        cc.cli._register()
+        cc.cli._core_tests_registered = True
+    # main() registers the command groups on every call; once is enough in one process.
+    monkeypatch.setattr(cc.cli, "_register", lambda: None)
+
+    def run(*argv: str, stdin: str = "", db: bool = True, user: str | None = None):  # noqa: ANN202
+        prefix = ["--db", str(db_path)] if db else []
+        if user:
+            prefix += ["--user", user]
+        return run_cli([*prefix, *argv], stdin=stdin)
+
+    return run
