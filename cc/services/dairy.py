@@ -63,8 +63,7 @@ class DairyService(ServiceBase):
         settings = self.config.dairy
         for _ in range(limit):
             lease_until = self.later_iso(seconds=max(settings.timeout_seconds * 3, 30))
-            message = self.store.claim_dairy(self.now_iso(), lease_until, only_id=None if order_id is None else
-                                             self._first_message_id(order_id))
+            message = self.store.claim_dairy(self.now_iso(), lease_until, order_id=order_id)
             if message is None:
                 break
             payload = json.loads(message["payload"])
@@ -89,10 +88,6 @@ class DairyService(ServiceBase):
     def retry(self, message_id: int) -> None:
         with self.store.transaction():
             self.store.finish_dairy(message_id, status="pending", now=self.now_iso(), next_attempt_at=self.now_iso())
-
-    def _first_message_id(self, order_id: int) -> int | None:
-        due = [m for m in self.store.dairy_messages(("pending",), 50) if m["order_id"] == order_id]
-        return due[-1]["id"] if due else -1
 
     def _failed(self, message: dict, error: str) -> DeliveryAttempt:
         settings = self.config.dairy

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from cc.domain.customers import CustomerView
@@ -119,9 +119,10 @@ class OrderService(ServiceBase):
                 [(i + 1, line.sku, line.quantity, line.price_fen) for i, line in enumerate(lines)],
             )
             self.store.add_order_event(order_id, at=now, actor=actor.name, from_status=None, to_status=S.DRAFT, reason="entered")
+            order = self.store.order_by_id(order_id)
             if submit:
-                self._submit(self.store.order_by_id(order_id), actor.name, "submitted")
-            return self.store.order_by_id(order_id)
+                order = self._submit(order, actor.name, "submitted")
+            return order
 
     def submit(self, code: str) -> OrderView:
         actor = self.require(Action.TAKE_ORDERS)
@@ -130,8 +131,7 @@ class OrderService(ServiceBase):
             if order.status != S.DRAFT:
                 raise Refused(f"order {code} is {order.status}, not a draft", "only drafts are submitted")
             self._orderable_customer(order.phone)
-            self._submit(order, actor.name, "submitted")
-            return self.store.order_by_id(order.id)
+            return self._submit(order, actor.name, "submitted")
 
     def amend(
         self, code: str, *, items: list[tuple[str, int]] | None = None, deliveries: int | None = None,
@@ -187,13 +187,13 @@ class OrderService(ServiceBase):
                     f"order {code} is {order.status}: the money has been taken",
                     f"a supervisor refunds it: cc --user SUPERVISOR order refund {code}",
                 )
-            self._move(order, S.CANCELLED, actor.name, reason)
-            return self.store.order_by_id(order.id)
+            return self._move(order, S.CANCELLED, actor.name, reason)
 
     # --- customer's answer ----------------------------------------------------------------------
-    def confirm(self, code: str, *, actor: str | None = None, via: str = "phone") -> OrderView:
+    def confirm(self, code: str, *, actor: str | None = None, via: str = "phone", deliver_now: bool = True) -> OrderView:
         """The customer said yes: confirm, charge once, queue for the dairy (one transaction), then hand
-        it to the dairy. ``actor`` is given by daemons acting for the customer; the CLI leaves it out."""
+        it to the dairy. ``actor`` is given by daemons acting for the customer; the CLI leaves it out.
+        Daemons that run a dairy worker pass ``deliver_now=False``: the outbox row is the hand-off."""
         who = actor or self.require(Action.TAKE_ORDERS).name
         failure: CcError | None = None
         with self.store.transaction():
@@ -205,13 +205,12 @@ class OrderService(ServiceBase):
             elif order.status != S.AWAITING_CONFIRMATION:
                 raise self._not_awaiting(order)
             else:
-                self._move(order, S.CONFIRMED, who, f"confirmed by {via}")
-                failure = self._charge(self.store.order_by_id(order.id), who)
+                order, failure = self._charge(self._move(order, S.CONFIRMED, who, f"confirmed by {via}"), who)
         if failure is not None:
             raise failure
-        if self.dairy is not None:
-            self.dairy.deliver_due(order_id=order.id)
-        return self.store.order_by_id(order.id)
+        if deliver_now and self.dairy is not None and any(a.status == "sent" for a in self.dairy.deliver_due(order_id=order.id)):
+            return self.store.order_by_id(order.id)  # the dairy took it: now sent_to_dairy
+        return order
 
     def reject(self, code: str, *, actor: str | None = None, via: str = "phone") -> OrderView:
         who = actor or self.require(Action.TAKE_ORDERS).name
@@ -219,8 +218,7 @@ class OrderService(ServiceBase):
             order = self.get(code)
             if order.status != S.AWAITING_CONFIRMATION:
                 raise self._not_awaiting(order)
-            self._move(order, S.REJECTED, who, f"customer said no ({via})")
-            return self.store.order_by_id(order.id)
+            return self._move(order, S.REJECTED, who, f"customer said no ({via})")
 
     def expire_due(self, *, actor: str = "system") -> list[OrderView]:
         """Orders whose confirmation window has passed become expired and release their stock."""
@@ -229,8 +227,7 @@ class OrderService(ServiceBase):
             with self.store.transaction():
                 order = self.store.order_by_id(order_id)
                 if order.status == S.AWAITING_CONFIRMATION and order.expires_at <= self.now_iso():
-                    self._move(order, S.EXPIRED, actor, "no reply in time")
-                    expired.append(self.store.order_by_id(order_id))
+                    expired.append(self._move(order, S.EXPIRED, actor, "no reply in time"))
         return expired
 
     # --- after payment --------------------------------------------------------------------------
@@ -265,9 +262,9 @@ class OrderService(ServiceBase):
                 for sku, units in units_needed(self._lines_of(order), undelivered).items():
                     self.store.change_stock(sku, quantity_delta=units, kind="restock", now=now, order_id=order.id,
                                             actor=actor.name, note="refund")
-                self._move(order, S.CANCELLED, actor.name, f"refunded {format_yuan(amount)}: {reason}".rstrip(": "))
+                cancelled = self._move(order, S.CANCELLED, actor.name, f"refunded {format_yuan(amount)}: {reason}".rstrip(": "))
                 if self.dairy is not None:
-                    self.dairy.enqueue(self.store.order_by_id(order.id), kind="cancel")
+                    self.dairy.enqueue(cancelled, kind="cancel")
             else:
                 self.store.add_order_event(order.id, at=now, actor=actor.name, from_status=order.status,
                                            to_status=order.status, reason=f"refunded {format_yuan(amount)}: {reason}".rstrip(": "))
@@ -331,31 +328,34 @@ class OrderService(ServiceBase):
         return self.store.orders_charged_between(since, until)
 
     # --- steps inside a transaction -------------------------------------------------------------
-    def _submit(self, order: OrderView, actor: str, reason: str) -> None:
+    def _submit(self, order: OrderView, actor: str, reason: str) -> OrderView:
         lines = self._lines_of(order)
         self._check_balance(order.customer_id, order.total_fen)
         self._reserve(order.id, lines, order.deliveries, actor)
-        self.store.update_order(order.id, {"expires_at": self._expiry()}, self.now_iso())
-        self._move(order, S.AWAITING_CONFIRMATION, actor, reason, release=False)
-        self._notify_awaiting(order.id)
+        expires_at = self._expiry()
+        self.store.update_order(order.id, {"expires_at": expires_at}, self.now_iso())
+        order = self._move(replace(order, expires_at=expires_at), S.AWAITING_CONFIRMATION, actor, reason, release=False)
+        self._notify_awaiting(order)
+        return order
 
-    def _notify_awaiting(self, order_id: int) -> None:
+    def _notify_awaiting(self, order: OrderView | int) -> None:
         if self.on_awaiting_confirmation is not None:
-            self.on_awaiting_confirmation(self.store.order_by_id(order_id))
+            self.on_awaiting_confirmation(order if isinstance(order, OrderView) else self.store.order_by_id(order))
 
-    def _charge(self, order: OrderView, actor: str) -> CcError | None:
-        """Confirmed -> charged (or payment_failed / out_of_stock). Returns the refusal to raise after commit."""
+    def _charge(self, order: OrderView, actor: str) -> tuple[OrderView, CcError | None]:
+        """Confirmed -> charged (or payment_failed / out_of_stock). Returns the order and the refusal to raise
+        after commit (the failed state must be committed, so it is not raised inside the transaction)."""
         lines = self._lines_of(order)
         needed = units_needed(lines, order.deliveries)
         short = [sku for sku, units in needed.items() if self.store.stock_row(sku)["quantity"] < units]
         if short:
-            self._move(order, S.OUT_OF_STOCK, actor, f"not enough stock of {', '.join(short)} at charge time")
-            return Refused(f"order {order.code} could not be charged: not enough stock of {', '.join(short)}",
+            order = self._move(order, S.OUT_OF_STOCK, actor, f"not enough stock of {', '.join(short)} at charge time")
+            return order, Refused(f"order {order.code} could not be charged: not enough stock of {', '.join(short)}",
                            "the order is now out_of_stock; import the dairy's stock and enter it again")
         balance = self.store.balance_fen(order.customer_id)
         if balance < order.total_fen:
-            self._move(order, S.PAYMENT_FAILED, actor, f"balance {format_yuan(balance)} short of {format_yuan(order.total_fen)}")
-            return Refused(
+            order = self._move(order, S.PAYMENT_FAILED, actor, f"balance {format_yuan(balance)} short of {format_yuan(order.total_fen)}")
+            return order, Refused(
                 f"order {order.code} could not be charged: balance {format_yuan(balance)} is short of {format_yuan(order.total_fen)}",
                 "the order is now payment_failed; top up the account and enter it again",
             )
@@ -367,12 +367,12 @@ class OrderService(ServiceBase):
         for sku, units in needed.items():
             self.store.change_stock(sku, quantity_delta=-units, reserved_delta=-units, kind="consume", now=now,
                                     order_id=order.id, actor=actor)
-        self._move(order, S.CHARGED, actor, f"charged {format_yuan(order.total_fen)}", release=False)
+        order = self._move(order, S.CHARGED, actor, f"charged {format_yuan(order.total_fen)}", release=False)
         if self.dairy is not None:
-            self.dairy.enqueue(self.store.order_by_id(order.id), kind="order")
-        return None
+            self.dairy.enqueue(order, kind="order")
+        return order, None
 
-    def _move(self, order: OrderView, target: OrderStatus, actor: str, reason: str, *, release: bool = True) -> None:
+    def _move(self, order: OrderView, target: OrderStatus, actor: str, reason: str, *, release: bool = True) -> OrderView:
         """One state change: checked by the domain, compare-and-set in the store, written to history.
         Leaving a reserving state for anything but a charge releases the stock."""
         try:
@@ -385,6 +385,7 @@ class OrderService(ServiceBase):
         if release and order.status in RESERVING and target not in RESERVING:
             self._release(order, self._lines_of(order), actor, reason)
         self.store.add_order_event(order.id, at=now, actor=actor, from_status=order.status, to_status=target.value, reason=reason)
+        return replace(order, status=target.value)
 
     def _reserve(self, order_id: int, lines: list[Line], deliveries: int, actor: str) -> None:
         now = self.now_iso()

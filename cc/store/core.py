@@ -71,28 +71,28 @@ class SqliteStore:
         return [self._customer(r) for r in rows(self.db, sql, (*params, limit))]
 
     def insert_customer(self, fields: dict, tags: Iterable[str], now: str) -> int:
-        cursor = self.db.execute(
+        cursor = self.db.conn.execute(
             "INSERT INTO customers (phone, name, address, zone, notes, opt_out, birthday, created_at, updated_at)"
             " VALUES (:phone, :name, :address, :zone, :notes, :opt_out, :birthday, :now, :now)",
             {**{"address": "", "zone": "", "notes": "", "opt_out": 0, "birthday": None}, **fields, "now": now},
         )
         customer_id = cursor.lastrowid
-        self.db.execute("INSERT INTO accounts (customer_id, balance_fen, created_at) VALUES (?, 0, ?)", (customer_id, now))
+        self.db.conn.execute("INSERT INTO accounts (customer_id, balance_fen, created_at) VALUES (?, 0, ?)", (customer_id, now))
         self.set_tags(customer_id, tags)
         return customer_id
 
     def update_customer(self, customer_id: int, fields: dict, now: str) -> None:
         if fields:
             assignments = ", ".join(f"{name} = :{name}" for name in fields)
-            self.db.execute(
+            self.db.conn.execute(
                 f"UPDATE customers SET {assignments}, updated_at = :now WHERE id = :id",
                 {**fields, "now": now, "id": customer_id},
             )
 
     def set_tags(self, customer_id: int, tags: Iterable[str]) -> None:
-        self.db.execute("DELETE FROM customer_tags WHERE customer_id = ?", (customer_id,))
+        self.db.conn.execute("DELETE FROM customer_tags WHERE customer_id = ?", (customer_id,))
         for tag in sorted(set(tags)):
-            self.db.execute("INSERT INTO customer_tags (customer_id, tag) VALUES (?, ?)", (customer_id, tag))
+            self.db.conn.execute("INSERT INTO customer_tags (customer_id, tag) VALUES (?, ?)", (customer_id, tag))
 
     # --- products and stock ---------------------------------------------------------------------
     def product(self, sku: str) -> dict | None:
@@ -114,14 +114,14 @@ class SqliteStore:
 
     def upsert_product(self, sku: str, name: str, unit: str, price_fen: int, active: bool, now: str) -> bool:
         existed = scalar(self.db, "SELECT 1 FROM products WHERE sku = ?", (sku,)) is not None
-        self.db.execute(
+        self.db.conn.execute(
             "INSERT INTO products (sku, name, unit, price_fen, active, created_at, updated_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(sku) DO UPDATE SET name = excluded.name,"
             " unit = excluded.unit, price_fen = excluded.price_fen, active = excluded.active,"
             " updated_at = excluded.updated_at",
             (sku, name, unit, price_fen, int(active), now, now),
         )
-        self.db.execute(
+        self.db.conn.execute(
             "INSERT OR IGNORE INTO stock (sku, quantity, reserved, updated_at) VALUES (?, 0, 0, ?)", (sku, now)
         )
         return not existed
@@ -134,11 +134,11 @@ class SqliteStore:
         order_id: int | None = None, actor: str = "", note: str = "",
     ) -> None:
         """One stock change and its history row. The table's CHECKs refuse a negative quantity/reservation."""
-        self.db.execute(
+        self.db.conn.execute(
             "UPDATE stock SET quantity = quantity + ?, reserved = reserved + ?, updated_at = ? WHERE sku = ?",
             (quantity_delta, reserved_delta, now, sku),
         )
-        self.db.execute(
+        self.db.conn.execute(
             "INSERT INTO stock_events (sku, at, kind, quantity_delta, reserved_delta, order_id, actor, note)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (sku, now, kind, quantity_delta, reserved_delta, order_id, actor, note),
@@ -160,12 +160,12 @@ class SqliteStore:
     ) -> int:
         """Append an entry and move the balance with it. Raises IntegrityError on a replayed key or when the
         balance would go negative (CHECK)."""
-        cursor = self.db.execute(
+        cursor = self.db.conn.execute(
             "INSERT INTO ledger (customer_id, at, kind, amount_fen, order_id, idempotency_key, actor, note)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (customer_id, now, kind, amount_fen, order_id, key, actor, note),
         )
-        self.db.execute(
+        self.db.conn.execute(
             "UPDATE accounts SET balance_fen = balance_fen + ? WHERE customer_id = ?", (amount_fen, customer_id)
         )
         return cursor.lastrowid
@@ -184,7 +184,7 @@ class SqliteStore:
 
     def insert_order(self, fields: dict, lines: list[tuple[int, str, int, int]]) -> int:
         columns = ", ".join(fields)
-        cursor = self.db.execute(
+        cursor = self.db.conn.execute(
             f"INSERT INTO orders ({columns}) VALUES ({', '.join(':' + c for c in fields)})", fields
         )
         order_id = cursor.lastrowid
@@ -192,7 +192,7 @@ class SqliteStore:
         return order_id
 
     def replace_lines(self, order_id: int, lines: list[tuple[int, str, int, int]]) -> None:
-        self.db.execute("DELETE FROM order_lines WHERE order_id = ?", (order_id,))
+        self.db.conn.execute("DELETE FROM order_lines WHERE order_id = ?", (order_id,))
         self.db.conn.executemany(
             "INSERT INTO order_lines (order_id, line_no, sku, quantity, price_fen) VALUES (?, ?, ?, ?, ?)",
             [(order_id, *line) for line in lines],
@@ -200,13 +200,13 @@ class SqliteStore:
 
     def update_order(self, order_id: int, fields: dict, now: str) -> None:
         assignments = ", ".join(f"{name} = :{name}" for name in fields)
-        self.db.execute(
+        self.db.conn.execute(
             f"UPDATE orders SET {assignments}, updated_at = :now WHERE id = :id", {**fields, "now": now, "id": order_id}
         )
 
     def set_order_status(self, order_id: int, expected: str, target: str, now: str) -> bool:
         """Compare-and-set on the status: False when someone else moved the order first."""
-        cursor = self.db.execute(
+        cursor = self.db.conn.execute(
             "UPDATE orders SET status = ?, updated_at = ? WHERE id = ? AND status = ?", (target, now, order_id, expected)
         )
         return cursor.rowcount == 1
@@ -215,7 +215,7 @@ class SqliteStore:
         self, order_id: int, *, at: str, actor: str, from_status: str | None, to_status: str, reason: str = "",
         detail: dict | None = None,
     ) -> None:
-        self.db.execute(
+        self.db.conn.execute(
             "INSERT INTO order_events (order_id, at, actor, from_status, to_status, reason, detail)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             (order_id, at, actor, from_status, to_status, reason, json.dumps(detail or {}, ensure_ascii=False)),
@@ -313,7 +313,7 @@ class SqliteStore:
 
     # --- deliveries -----------------------------------------------------------------------------
     def add_delivery(self, order_id: int, delivered_on: str, now: str, note: str) -> bool:
-        cursor = self.db.execute(
+        cursor = self.db.conn.execute(
             "INSERT OR IGNORE INTO deliveries (order_id, delivered_on, imported_at, note) VALUES (?, ?, ?, ?)",
             (order_id, delivered_on, now, note),
         )
@@ -330,7 +330,7 @@ class SqliteStore:
         return rows(self.db, "SELECT * FROM users ORDER BY name")
 
     def insert_user(self, name: str, display_name: str, role: str, password_hash: str, now: str) -> None:
-        self.db.execute(
+        self.db.conn.execute(
             "INSERT INTO users (name, display_name, role, password_hash, disabled, created_at, updated_at)"
             " VALUES (?, ?, ?, ?, 0, ?, ?)",
             (name, display_name, role, password_hash, now, now),
@@ -338,34 +338,38 @@ class SqliteStore:
 
     def update_user(self, name: str, fields: dict, now: str) -> None:
         assignments = ", ".join(f"{field} = :{field}" for field in fields)
-        self.db.execute(
+        self.db.conn.execute(
             f"UPDATE users SET {assignments}, updated_at = :now WHERE name = :name", {**fields, "now": now, "name": name}
         )
 
     # --- dairy outbox ---------------------------------------------------------------------------
     def enqueue_dairy(self, *, order_id: int, kind: str, key: str, payload: dict, now: str) -> int | None:
-        cursor = self.db.execute(
+        cursor = self.db.conn.execute(
             "INSERT OR IGNORE INTO dairy_outbox (order_id, kind, idempotency_key, payload, status, next_attempt_at, created_at)"
             " VALUES (?, ?, ?, ?, 'pending', ?, ?)",
             (order_id, kind, key, json.dumps(payload, ensure_ascii=False), now, now),
         )
         return cursor.lastrowid if cursor.rowcount == 1 else None
 
-    def claim_dairy(self, now: str, lease_until: str, only_id: int | None = None) -> dict | None:
-        """Claim the next due message with a lease, in one statement (a crashed sender's lease runs out)."""
-        row = one(
+    def claim_dairy(self, now: str, lease_until: str, order_id: int | None = None) -> dict | None:
+        """Claim the next due message (optionally of one order) with a lease, in one statement: a crashed
+        sender's lease runs out and the message is claimable again."""
+        if order_id is not None:
+            due = ("SELECT id FROM dairy_outbox WHERE order_id = :order AND ((status = 'pending' AND next_attempt_at <= :now)"
+                   " OR (status = 'sending' AND lease_until <= :now)) ORDER BY id LIMIT 1")
+        else:
+            due = ("SELECT min(id) FROM (SELECT min(id) AS id FROM dairy_outbox WHERE status = 'pending' AND next_attempt_at <= :now"
+                   " UNION ALL SELECT min(id) FROM dairy_outbox WHERE status = 'sending' AND lease_until <= :now)")
+        return one(
             self.db,
-            "UPDATE dairy_outbox SET status = 'sending', lease_until = :lease, attempts = attempts + 1"
-            " WHERE id = (SELECT id FROM dairy_outbox WHERE"
-            "   ((status = 'pending' AND next_attempt_at <= :now) OR (status = 'sending' AND lease_until <= :now))"
-            "   AND (:only IS NULL OR id = :only) ORDER BY id LIMIT 1)"
+            f"UPDATE dairy_outbox SET status = 'sending', lease_until = :lease, attempts = attempts + 1 WHERE id = ({due})"
+            " AND ((status = 'pending' AND next_attempt_at <= :now) OR (status = 'sending' AND lease_until <= :now))"
             " RETURNING *",
-            {"now": now, "lease": lease_until, "only": only_id},
+            {"now": now, "lease": lease_until, "order": order_id},
         )
-        return row
 
     def finish_dairy(self, message_id: int, *, status: str, now: str, error: str = "", next_attempt_at: str | None = None) -> None:
-        self.db.execute(
+        self.db.conn.execute(
             "UPDATE dairy_outbox SET status = ?, last_error = ?, lease_until = NULL,"
             " next_attempt_at = COALESCE(?, next_attempt_at), sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END"
             " WHERE id = ?",

@@ -168,5 +168,7 @@ def core(db: sqlite_utils.Database) -> None:
             sent_at TEXT
         );
         CREATE INDEX dairy_outbox_due ON dairy_outbox(status, next_attempt_at);
+        CREATE INDEX dairy_outbox_lease ON dairy_outbox(status, lease_until);
+        CREATE INDEX dairy_outbox_order ON dairy_outbox(order_id);
         """
     )
