@@ -27,6 +27,15 @@ class IncomingSms:
     parts_expected: int = 1
     concat_ref: int | None = None  # concatenation reference of a multipart message
 
+    @property
+    def fingerprint(self) -> str:
+        """Stable identity of this message (sender, service-centre time, concat ref, text): store it with a
+        UNIQUE constraint so a message re-read from the SIM after a crash is stored once."""
+        import hashlib
+
+        key = f"{self.sender}|{self.received_at.isoformat()}|{self.concat_ref}|{self.text}"
+        return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+
 
 @dataclass(frozen=True)
 class SentPart:

@@ -1,0 +1,146 @@
+"""Our adapter over the real python-gsmmodem-new, over a real pty, against the simulator."""
+
+from __future__ import annotations
+
+import pytest
+
+from cc.errors import ConfigError, Unreachable
+from cc.gsm.types import GsmModemPort, IncomingSms, ModemHealth, SendRejected, StatusReport
+
+from gsm_helpers import next_event
+
+pytestmark = pytest.mark.timeout(30)
+
+CONFIRM = "【XX乳业】订单1234：鲜牛奶x1，每日1次共30次，合计¥150.00，回复Y确认，回复N取消"
+
+
+def test_connect_send_and_receive(sim, adapter):
+    assert isinstance(adapter, GsmModemPort)
+    parts = adapter.send("+8613800138000", "Hello from cc", status_report=False)
+    assert [(p.part_no, p.parts) for p in parts] == [(1, 1)]
+    (sent,) = sim.wait_for_sent(1)
+    assert (sent.to, sent.text, sent.mode) == ("+8613800138000", "Hello from cc", "pdu")
+    sim.deliver("+8613900139000", "Y")
+    sms = next_event(adapter.events(), IncomingSms)
+    assert (sms.sender, sms.text, sms.parts) == ("+8613900139000", "Y", 1)
+    assert sms.received_at.tzinfo is not None
+    assert sms.storage_refs == (("SM", 1),)
+    adapter.delete_stored(sms)
+    assert sim.stored() == []
+
+
+def test_health(adapter):
+    health = adapter.health()
+    assert health == ModemHealth(signal=21, registered=True, operator="CHINA MOBILE", imei="861234567890123", model="GSM Modem")
+
+
+def test_health_without_network(sim, adapter):
+    sim.fault("no_network")
+    health = adapter.health()
+    assert (health.signal, health.registered, health.operator) == (None, False, None)
+
+
+def test_chinese_multipart_both_ways_with_reports_matched(sim, adapter):
+    text = CONFIRM * 2  # 2 x 52 characters: two UCS2 parts
+    parts = adapter.send("+8613800138000", text)
+    assert [(p.part_no, p.parts) for p in parts] == [(1, 2), (2, 2)]
+    (sent,) = sim.wait_for_sent(1)
+    assert sent.text == text and sent.parts == 2 and sent.references == [p.reference for p in parts]
+    reports = [next_event(adapter.events(), StatusReport) for _ in parts]
+    assert sorted(r.reference for r in reports) == sorted(p.reference for p in parts)
+    assert all(r.delivered and r.recipient == "+8613800138000" for r in reports)
+    reply = "确认，谢谢！" * 30  # 180 characters: three parts
+    sim.deliver("+8613900139000", reply)
+    sms = next_event(adapter.events(), IncomingSms)
+    assert (sms.text, sms.parts, sms.complete) == (reply, 3, True)
+    assert len(sms.storage_refs) == 3
+
+
+def test_long_gsm7_message_is_concatenated(sim, adapter):
+    text = "Your order 1234 is confirmed. " * 8
+    parts = adapter.send("+8613800138000", text, status_report=False)
+    assert len(parts) == 2
+    assert sim.wait_for_sent(1)[0].text == text
+
+
+def test_stored_messages_on_start(sim, make_adapter):
+    sim.store("+8613900139000", "Y 1234")
+    sim.store("+8613900139001", "取消" * 40)  # two parts
+    sim.store("+8613900139002", "N", read=True)
+    adapter = make_adapter(sim)
+    stored = adapter.stored_messages()
+    assert [(s.sender, s.text, s.parts) for s in stored] == [
+        ("+8613900139000", "Y 1234", 1),
+        ("+8613900139001", "取消" * 40, 2),
+        ("+8613900139002", "N", 1),
+    ]
+    for sms in stored:
+        adapter.delete_stored(sms)
+    assert sim.stored() == []
+
+
+def test_text_mode_option(make_sim, make_adapter):
+    sim = make_sim()
+    adapter = make_adapter(sim, mode="text")
+    adapter.send("+8613800138000", "short text", status_report=False)
+    adapter.send("+8613800138000", "中文走PDU")
+    sent = sim.wait_for_sent(2)
+    assert [(m.text, m.mode, m.status_report) for m in sent] == [("short text", "text", False), ("中文走PDU", "pdu", True)]
+    sim.deliver("+8613900139000", "好的")
+    assert next_event(adapter.events(), IncomingSms).text == "好的"
+    assert sim.text_mode  # back in text mode after the PDU-mode read
+
+
+def test_pin_from_config(make_sim, make_adapter):
+    sim = make_sim(pin="1234")
+    adapter = make_adapter(sim, connect=False)
+    with pytest.raises(ConfigError) as err:
+        adapter.connect()
+    assert "needs a PIN" in err.value.message and "gsm.modems[].pin" in err.value.hint
+    wrong = make_adapter(sim, connect=False, pin="0000")
+    with pytest.raises(ConfigError, match="refused the PIN"):
+        wrong.connect()
+    good = make_adapter(sim, pin="1234")
+    assert good.health().registered
+
+
+def test_missing_device_is_unreachable(tmp_path):
+    from cc.config import ModemConfig
+    from cc.gsm.modem import GsmModemAdapter
+
+    adapter = GsmModemAdapter(ModemConfig(device=str(tmp_path / "ttyUSB9")))
+    with pytest.raises(Unreachable) as err:
+        adapter.connect()
+    assert "cannot open" in err.value.message and err.value.hint
+
+
+def test_silent_modem_is_unreachable_with_hint(sim, make_adapter, monkeypatch):
+    import gsmmodem.serial_comms as sc
+
+    sim.fault("silence")
+    adapter = make_adapter(sim, connect=False)
+    original = sc.SerialComms.write
+    monkeypatch.setattr(sc.SerialComms, "write", lambda self, data, waitForResponse=True, timeout=5, expectedResponseTermSeq=None: original(self, data, waitForResponse, min(timeout, 0.3), expectedResponseTermSeq))
+    with pytest.raises(Unreachable) as err:
+        adapter.connect()
+    assert err.value.message == f"no answer on {sim.device_path}"
+    assert "cable and baud rate" in err.value.hint
+
+
+def test_cms_error_becomes_send_rejected(sim, adapter):
+    sim.fault("cms_error", code=500)
+    with pytest.raises(SendRejected) as err:
+        adapter.send("+8613800138000", "hi")
+    assert err.value.code == 500 and not err.value.permanent
+    sim.fault("cms_error", code=21)
+    with pytest.raises(SendRejected) as err:
+        adapter.send("+8613800138000", "hi")
+    assert err.value.permanent and err.value.hint
+    adapter.send("+8613800138000", "hi")  # the modem is fine afterwards
+    assert sim.wait_for_sent(1)[0].text == "hi"
+
+
+def test_send_when_not_connected(sim, make_adapter):
+    adapter = make_adapter(sim, connect=False)
+    with pytest.raises(Unreachable, match="not connected"):
+        adapter.send("+8613800138000", "hi")
