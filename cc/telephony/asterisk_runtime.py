@@ -89,6 +89,11 @@ exten => s,1,UserEvent(CcOperatorRang,Tag: ${CC_CALL_TAG})
 ; An operator who never answers.
 exten => s,1,UserEvent(CcOperatorRang,Tag: ${CC_CALL_TAG})
  same => n,Wait(60)
+
+[cc-test-busy]
+; A line that is busy.
+exten => s,1,UserEvent(CcBusyRang,Tag: ${CC_CALL_TAG})
+ same => n,Hangup(17)
 """
 
 GENERAL = "[general]\nstatic = yes\nwriteprotect = yes\n\n[globals]\n"
@@ -187,6 +192,7 @@ class AmiConnection:
                 self._cond.notify_all()
 
     def _dispatch(self, message: Message) -> None:
+        message["_received"] = f"{time.monotonic():.6f}"  # when it arrived (time.monotonic), for benchmarks
         with self._cond:
             if "Event" in message:
                 self._events.append(message)

@@ -4,11 +4,13 @@
 the integration tests load the very same text into a real Asterisk. The contract with the AGI server:
 
 - the hotline extension runs ``AGI(agi://HOST:PORT/inbound[?secret=...])``;
-- the AGI script ends a call by hanging up, or by setting ``CC_IVR_STATUS`` (any non-empty value) before
-  it returns; it may set ``CC_DIAL`` to a dial string for the dialplan to dial after it returns;
+- the AGI script ends a call by hanging up, or by setting ``CC_IVR_STATUS`` (any non-empty value but
+  ``error``) before it returns; it may set ``CC_DIAL`` to a dial string for the dialplan to dial after it
+  returns (when that dial is not answered, the fallback takes the caller);
 - anything else is a failure and goes to the fallback: ``AGISTATUS`` is ``FAILURE``/``NOTFOUND`` (server
   down, refused, unknown script), or ``SUCCESS`` with the channel still up and no ``CC_IVR_STATUS``
-  (the server died or closed the connection mid-call). ``HANGUP`` (the caller left) just ends.
+  (the server died or closed the connection mid-call), or ``CC_IVR_STATUS`` = ``error`` (the IVR gave up).
+  ``HANGUP`` (the caller left) just ends.
 - the fallback answers, plays the apology, dials the operator (``asterisk.operator_dial``), and when
   nobody answers leaves the caller in voicemail (``asterisk.fallback_voicemail``) or says goodbye. Each
   step raises an AMI ``UserEvent`` (``CcFallback``, ``CcFallbackDial``, ``CcFallbackResult``) and a
@@ -102,15 +104,17 @@ def render_inbound(s: DialplanSettings) -> str:
         ' same => n,GotoIf($["${AGISTATUS}" = "HANGUP"]?end)',
         ' same => n,GotoIf($["${AGISTATUS}" != "SUCCESS"]?' f"{fb},s,1)",
         ' same => n,GotoIf($["${CC_DIAL}" != ""]?dial)',
-        ' same => n,GotoIf($["${CC_IVR_STATUS}" = ""]?' f"{fb},s,1)",
+        ' same => n,GotoIf($["${CC_IVR_STATUS}" = "" | "${CC_IVR_STATUS}" = "error"]?' f"{fb},s,1)",
         " same => n(end),Hangup()",
         " same => n(dial),Dial(${CC_DIAL},,g)",
         ' same => n,GotoIf($["${DIALSTATUS}" = "ANSWER"]?end)',
+        " same => n,Set(CC_IVR_STATUS=dial-${DIALSTATUS})",
         f" same => n,Goto({fb},s,1)",
         "",
         f"[{fb}]",
         "; The AGI server is down, refused the call, or ended without finishing it: never drop the caller.",
-        'exten => s,1,Set(CC_FALLBACK_REASON=${IF($["${AGISTATUS}" = "SUCCESS"]?unfinished:${AGISTATUS})})',
+        'exten => s,1,Set(CC_FALLBACK_REASON=${IF($["${AGISTATUS}" = "SUCCESS"]?'
+        '${IF($["${CC_IVR_STATUS}" = ""]?unfinished:${CC_IVR_STATUS})}:${AGISTATUS})})',
         " same => n,Verbose(1,cc-fallback: reason ${CC_FALLBACK_REASON} caller ${CALLERID(num)} on ${CHANNEL})",
         " same => n,UserEvent(CcFallback,Reason: ${CC_FALLBACK_REASON},Caller: ${CALLERID(num)},Tag: ${CC_CALL_TAG})",
         " same => n,Answer()",

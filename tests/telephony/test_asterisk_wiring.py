@@ -114,3 +114,34 @@ def test_listener_queue_is_empty_between_tests(agi_listener):
     listener = agi_listener([])
     with pytest.raises(queue.Empty):
         listener.next_call(timeout=0.01)
+
+
+def test_ivr_error_status_falls_back(asterisk, hotline, agi_listener):
+    listener = agi_listener(["ANSWER", "SET VARIABLE CC_IVR_STATUS error"])
+    settings = hotline(listener.url())
+    mark = asterisk.event_mark()
+    tag = asterisk.call(settings.hotline, settings.context, hold=20)
+    fallback = asterisk.wait_for_event("UserEvent", UserEvent="CcFallback", Tag=tag, start=mark, timeout=10)
+    assert fallback["Reason"] == "error"
+
+
+def test_transfer_through_cc_dial(asterisk, hotline, agi_listener):
+    listener = agi_listener(["ANSWER", "SET VARIABLE CC_DIAL Local/s@cc-test-operator",
+                             "SET VARIABLE CC_IVR_STATUS transferred"])
+    settings = hotline(listener.url())
+    mark = asterisk.event_mark()
+    tag = asterisk.call(settings.hotline, settings.context, hold=20)
+    asterisk.wait_for_event("UserEvent", UserEvent="CcOperatorRang", Tag=tag, start=mark, timeout=10)
+    asterisk.wait_for_event("UserEvent", UserEvent="CcCallerDone", Tag=tag, start=mark, timeout=10)
+    assert not [e for e in asterisk.user_events("CcFallback") if e.get("Tag") == tag]
+
+
+def test_transfer_to_a_busy_line_falls_back(asterisk, hotline, agi_listener):
+    listener = agi_listener(["ANSWER", "SET VARIABLE CC_DIAL Local/s@cc-test-busy",
+                             "SET VARIABLE CC_IVR_STATUS transferred"])
+    settings = hotline(listener.url(), apology_prompt="beep")
+    mark = asterisk.event_mark()
+    tag = asterisk.call(settings.hotline, settings.context, hold=20)
+    fallback = asterisk.wait_for_event("UserEvent", UserEvent="CcFallback", Tag=tag, start=mark, timeout=10)
+    assert fallback["Reason"] == "dial-BUSY"
+    asterisk.wait_for_event("UserEvent", UserEvent="CcOperatorRang", Tag=tag, start=mark, timeout=10)
