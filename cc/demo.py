@@ -1,0 +1,159 @@
+"""``cc demo``: a small dairy hotline with Chinese customers, run through the whole order pipeline.
+
+It builds a fresh demo database (products, stock, customers with balances, staff), then plays a morning
+of orders: entered by agents, confirmed, rejected or left to expire by customers, charged once, handed to
+the dairy's drop folder, delivered, and one refunded by a supervisor. Everything goes through the same
+services the commands use.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from cc.clock import FrozenClock
+from cc.config import Config
+from cc.errors import CcError
+
+PRODUCTS = [
+    ("MILK-1L", "鲜牛奶 1L", "瓶", 500),
+    ("MILK-LF", "低脂牛奶 950ml", "盒", 680),
+    ("YOG-200", "原味酸奶 200g", "杯", 350),
+    ("KID-125", "儿童成长奶 125ml", "盒", 250),
+    ("ORG-1L", "有机纯牛奶 1L", "瓶", 990),
+]
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+GIVEN = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀英", "霞", "平"]
+DISTRICTS = [("朝阳区", "东区"), ("海淀区", "西区"), ("东城区", "中区"), ("西城区", "中区"), ("丰台区", "南区"), ("通州区", "东区")]
+STREETS = ["建国路", "中关村大街", "东直门内大街", "西单北大街", "丰台北路", "新华大街", "望京街", "学院路"]
+
+STAFF = [("admin", "admin", "管理员"), ("wangfang", "supervisor", "王芳"), ("lina", "agent", "李娜"),
+         ("zhangwei", "agent", "张伟"), ("expert1", "expert", "陈专家")]
+DEMO_PASSWORD = "demo1234"
+
+
+@dataclass
+class DemoResult:
+    db: str
+    dairy_dir: str
+    customers: int = 0
+    orders_by_status: Counter = field(default_factory=Counter)
+    refused_entries: list[str] = field(default_factory=list)
+    revenue_fen: int = 0
+    refunded_fen: int = 0
+    dairy_files: int = 0
+    ledger_consistent: bool = False
+    log: list[str] = field(default_factory=list)
+    sms_sent: int = 0
+
+
+def run_demo(db_path: Path, *, orders: int = 24, seed: int = 116114, say=None) -> DemoResult:  # noqa: ANN001
+    from cc.services.container import build_services
+
+    say = say or (lambda text: None)
+    rng = random.Random(seed)
+    config = Config(db=str(db_path))
+    config.dairy.drop_dir = str(db_path.parent / f"{db_path.stem}-dairy")
+    clock = FrozenClock(datetime.now(timezone.utc).replace(microsecond=0))
+    services = build_services(config, clock=clock, rng=rng)
+    result = DemoResult(db=str(db_path), dairy_dir=config.dairy.drop_dir)
+
+    say("建立演示数据 / seeding the demo center")
+    for name, role, display in STAFF:
+        services.users.add(name, role=role, password=DEMO_PASSWORD, display_name=display)
+    for sku, name, unit, price in PRODUCTS:
+        services.catalog.add_product(sku, name=name, price_fen=price, unit=unit)
+        services.catalog.set_stock(sku, rng.choice([400, 600, 900]))
+    services.catalog.set_stock("ORG-1L", 40)  # scarce: some orders will find it short
+    phones = []
+    for i in range(30):
+        district, zone = DISTRICTS[i % len(DISTRICTS)]
+        phone = f"139{rng.randint(10000000, 99999999)}"
+        tags = ["vip"] if i % 9 == 0 else (["blacklist"] if i == 29 else [])
+        name = SURNAMES[i % len(SURNAMES)] + GIVEN[rng.randrange(len(GIVEN))]
+        services.customers.add(phone=phone, name=name, address=f"北京市{district}{rng.choice(STREETS)}{rng.randint(1, 300)}号",
+                               zone=zone, tags=tags)
+        services.accounts.topup(phone, rng.choice([5000, 20000, 50000, 100000]), key=f"demo-{i}", note="开户充值")
+        phones.append(phone)
+    result.customers = len(phones)
+
+    say(f"坐席录入 {orders} 个订单 / agents key in {orders} orders")
+    agents = [build_services(config, db=services.db, clock=clock, rng=rng, acting_user=a, dairy_link=None)
+              for a in ("lina", "zhangwei")]
+    entered = []
+    for n in range(orders):
+        desk = agents[n % 2]
+        phone = rng.choice(phones)
+        items = [(sku, rng.randint(1, 2)) for sku, *_ in rng.sample(PRODUCTS, rng.choice([1, 1, 2]))]
+        deliveries = rng.choice([1, 7, 14, 30])
+        try:
+            order = desk.orders.new(phone=phone, items=items, deliveries=deliveries, frequency=rng.choice(["daily", "daily", "weekly"]))
+            entered.append(order)
+            say(f"  {order.code} {order.customer_name} {', '.join(f'{l.name}x{l.quantity}' for l in order.lines)} "
+                f"x{order.deliveries} ¥{order.total_fen / 100:.2f}")
+        except CcError as exc:
+            result.refused_entries.append(f"{phone}: {exc.message}")
+            say(f"  refused: {exc.message}")
+        clock.advance(seconds=rng.randint(20, 90))
+
+    say("客户回复 / customers answer")
+    answers = rng.choices(["Y", "N", None], weights=[75, 12, 13], k=len(entered))
+    for order, answer in zip(entered, answers):
+        try:
+            if answer == "Y":
+                services.orders.confirm(order.code, actor=f"customer:{order.phone}", via="demo reply")
+            elif answer == "N":
+                services.orders.reject(order.code, actor=f"customer:{order.phone}", via="demo reply")
+        except CcError as exc:
+            say(f"  {order.code}: {exc.message}")
+    clock.advance(minutes=config.orders.confirmation_timeout_minutes + 1)
+    expired = services.orders.expire_due()
+    say(f"  {len(expired)} order(s) expired without a reply")
+
+    say("牛奶厂配送 / the dairy delivers")
+    delivered_days: list[tuple[int, dict]] = []
+    line = 2
+    for order in services.orders.list(statuses=["sent_to_dairy"], limit=0):
+        for day in order_days(order)[: rng.choice([1, 2, order.deliveries])]:
+            delivered_days.append((line, {"order_code": order.code, "delivered_on": day}))
+            line += 1
+    imported = services.orders.record_deliveries(delivered_days)
+    say(f"  {imported.recorded} deliveries recorded, {len(imported.completed)} order(s) completed")
+
+    supervisor = build_services(config, db=services.db, clock=clock, rng=rng, acting_user="wangfang")
+    refundable = services.orders.list(statuses=["in_delivery", "sent_to_dairy"], limit=0)
+    if refundable:
+        refunded = supervisor.orders.refund(refundable[-1].code, reason="客户搬家，退未配送部分")
+        say(f"  supervisor refunded {refunded.code}: ¥{refunded.refunded_fen / 100:.2f}")
+
+    for order in services.orders.list(limit=0):
+        result.orders_by_status[order.status] += 1
+        if order.status in ("charged", "sent_to_dairy", "in_delivery", "completed", "cancelled"):
+            result.refunded_fen += order.refunded_fen
+    result.revenue_fen = -sum(e["amount_fen"] for e in _all_ledger(services) if e["kind"] == "charge")
+    result.dairy_files = len(list(Path(config.dairy.drop_dir).glob("*.json"))) if Path(config.dairy.drop_dir).exists() else 0
+    result.ledger_consistent = all(
+        services.store.ledger_sum(c.id) == c.balance_fen for c in services.customers.search(limit=1000)
+    )
+    if services.sms is not None:
+        result.sms_sent = len(services.sms.outbox(limit=10_000))
+    return result
+
+
+def order_days(order) -> list[str]:  # noqa: ANN001
+    from datetime import date, timedelta
+
+    step = timedelta(days=1 if order.frequency == "daily" else 7)
+    start = date.fromisoformat(order.start_date)
+    return [(start + step * i).isoformat() for i in range(order.deliveries)]
+
+
+def _all_ledger(services) -> list[dict]:  # noqa: ANN001
+    entries = []
+    for customer in services.customers.search(limit=1000):
+        entries += services.store.ledger(customer.id, 10_000)
+    return entries
