@@ -136,7 +136,7 @@ def simulate_command(
         SystemClock(),
         settings,
         lambda _store, raw: store_lookup(real, raw),
-        TreeSource(real, lambda: (tree_id, tree)),
+        TreeSource(lambda _store: (tree_id, tree)),
     )
 
     def say(line: str) -> None:

@@ -694,6 +694,8 @@ def _enter(tree: Tree, caller: Caller, state: CallState, nid: str, actions: list
     state = replace(state, node=nid, phase="", retries=0, path=(*state.path, nid), recording=None, digits="")
     kind = node.kind
     if kind == "menu":
+        if nid in state.stack:  # back at a menu already on the way: the chain of parents ends before it
+            state = replace(state, stack=state.stack[: state.stack.index(nid)])
         return Step(state, (*actions, *_menu_prompts(node, caller)))
     actions = [*actions, *(Play(p) for p in node.prompts)]
     if kind == "announcement":

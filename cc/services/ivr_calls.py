@@ -54,29 +54,29 @@ class CallOutcome:
 
 
 class TreeSource:
-    """The current IVR tree from the database, parsed once per version (a change applies to new calls)."""
+    """The current IVR tree from the database, parsed once per version (a change applies to new calls).
 
-    def __init__(self, store: Any, fallback: Callable[[], tuple[int, ivr.Tree]] | None = None) -> None:
-        self.store = store
+    Each call asks with its own store (connection); ``fallback(store)`` loads a tree when none is stored."""
+
+    def __init__(self, fallback: Callable[[Any], tuple[int, ivr.Tree]] | None = None) -> None:
         self.fallback = fallback
         self._cached: tuple[int, ivr.Tree] | None = None
         self._lock = threading.Lock()
 
-    def current(self) -> tuple[int, ivr.Tree]:
-        tree_id = self.store.current_tree_id()
+    def current(self, store: Any) -> tuple[int, ivr.Tree]:
+        tree_id = store.current_tree_id()
         with self._lock:
             if self._cached and self._cached[0] == tree_id:
                 return self._cached
-        if tree_id is None:
-            if self.fallback is None:
-                raise LookupError("no IVR tree loaded: run 'cc ivr import FILE'")
-            loaded = self.fallback()
-        else:
-            row = self.store.tree(tree_id)
-            loaded = (tree_id, ivr.tree_from_dict(json.loads(row["tree_json"])))
-        with self._lock:
+            if tree_id is None:
+                if self.fallback is None:
+                    raise LookupError("no IVR tree loaded: run 'cc ivr import FILE'")
+                loaded = self.fallback(store)
+            else:
+                row = store.tree(tree_id)
+                loaded = (tree_id, ivr.tree_from_dict(json.loads(row["tree_json"])))
             self._cached = loaded
-        return loaded
+            return loaded
 
 
 def unknown_caller(number: str) -> ivr.Caller:
@@ -122,7 +122,10 @@ class IvrRuntime:
                 "started_at": self.now(),
             }
         )
-        return call.run(script)
+        try:
+            return call.run(script)
+        finally:
+            store.close()
 
     def fail_early(self, env: dict[str, str], script: str, reason: str) -> str:
         """Record a call whose AGI session broke before the IVR could start."""
@@ -141,8 +144,11 @@ class IvrRuntime:
                 "started_at": self.now(),
             }
         )
-        store.add_event(call_id, self.now(), "error", "", {"reason": reason})
-        store.end_call(call_id, self.now(), [], "error", reason)
+        try:
+            store.add_event(call_id, self.now(), "error", "", {"reason": reason})
+            store.end_call(call_id, self.now(), [], "error", reason)
+        finally:
+            store.close()
         return call_id
 
 
@@ -175,7 +181,7 @@ class _Call:
             )
             if self.caller.vip:
                 self.channel.set_variable("CC_PRIORITY", "1")
-            tree_id, tree = self.rt.trees.current()
+            tree_id, tree = self.rt.trees.current(self.store)
             self.store.set_tree(self.id, tree_id)
             result, reason = self.walk(tree, script)
         except CallerHungUp as exc:
@@ -205,7 +211,7 @@ class _Call:
             event = self.execute(tree, current.actions)
             if current.end is not None:
                 end = current.end
-                if self.sticky and end.result == "completed":
+                if self.sticky and end.result in ("completed", "no_input", "abandoned"):
                     return self.sticky[0], f"{self.sticky[1]}; {end.reason}"
                 return end.result, end.reason
             if event is None:

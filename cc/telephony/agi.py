@@ -256,6 +256,7 @@ class AgiChannel:
             self.agi.execute("HANGUP")
         except (CallerHungUp, pyst_agi.AGIAppError):
             pass
+        self.agi.hung_up = True
 
 
 def socket_agi(sock: socket.socket) -> AGI:

@@ -47,7 +47,7 @@ def ensure_schema(db_path: str) -> None:
         open_db(db_path).conn.close()
 
 
-def build_runtime(config: Config, clock: Clock | None = None, services: Any = None) -> IvrRuntime:
+def build_runtime(config: Config, clock: Clock | None = None, services: Any = None, load_tree: bool = True) -> IvrRuntime:
     """The IVR runtime for this configuration: a connection per call, the tree from the database (the
     shipped default is imported on first use), callers classified through the services when given."""
     ensure_schema(config.db)
@@ -57,16 +57,21 @@ def build_runtime(config: Config, clock: Clock | None = None, services: Any = No
     def store_factory() -> CallStore:
         return CallStore(connect(config.db))
 
-    tree_store = CallStore(connect(config.db))
-
-    def fallback() -> tuple[int, ivr.Tree]:
+    def fallback(store: CallStore) -> tuple[int, ivr.Tree]:
         from cc.services.ivr import IvrService
 
         source = Path(config.ivr.tree) if config.ivr.tree else None
-        return IvrService(tree_store, clock, settings.prompts_dir, source, actor="agi").ensure_tree()
+        return IvrService(store, clock, settings.prompts_dir, source, actor="agi").ensure_tree()
 
     lookup = services_lookup(services) if services is not None else store_lookup
-    return IvrRuntime(store_factory, clock, settings, lookup, TreeSource(tree_store, fallback))
+    trees = TreeSource(fallback)
+    if load_tree:  # import the default tree now rather than under the first burst of calls
+        store = store_factory()
+        try:
+            trees.current(store)
+        finally:
+            store.close()
+    return IvrRuntime(store_factory, clock, settings, lookup, trees)
 
 
 def parse_request(env: dict[str, str], default_script: str = "inbound") -> tuple[str, dict[str, str]]:
