@@ -4,6 +4,7 @@ composition root, and the CLI run in-process (``cc.cli.main``) against that file
 from __future__ import annotations
 
 import random
+import shutil
 
 import pytest
 from core_helpers import START, FakeDairy, make_services, run_cli, seed_world
@@ -44,11 +45,28 @@ def services(config, clock):
     return build_services(config, clock=clock, rng=random.Random(1234))
 
 
+@pytest.fixture(scope="session")
+def world_template(tmp_path_factory):
+    """One seeded database file per test session; each test gets a copy (seeding costs ~0.4 s)."""
+    path = tmp_path_factory.mktemp("core-template") / "world.db"
+    svc = make_services(path, FrozenClock(START))
+    seed_world(svc)
+    svc.users.add("wang", role="agent", password="secret-1", display_name="王芳")
+    svc.users.add("li", role="supervisor", password="secret-2")
+    svc.users.add("zhao", role="expert", password="secret-3")
+    svc.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    svc.db.conn.close()
+    return path
+
+
 @pytest.fixture
-def world(services):
-    """Services over a seeded database (products, stock, two customers, 100.00 on the first)."""
-    seed_world(services)
-    return services
+def world(world_template, db_path, config, clock):
+    """Services over a seeded database: products 鲜牛奶 (MILK-1L, 5.00, 100 in stock) and 酸奶 (YOG-200, 3.50,
+    50), customers 张三 (PHONE, 100.00) and 李四 (PHONE2, 0.00), users wang (agent), li (supervisor), zhao (expert)."""
+    from cc.services.container import build_services
+
+    shutil.copyfile(world_template, db_path)
+    return build_services(config, clock=clock, rng=random.Random(1234))
 
 
 @pytest.fixture
