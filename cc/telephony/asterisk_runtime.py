@@ -231,6 +231,11 @@ class AmiConnection:
 
     def wait_for(self, predicate: Callable[[Message], bool], *, timeout: float = 10.0, start: int = 0) -> Message:
         """The first buffered event (from index ``start``) matching ``predicate``, waiting up to ``timeout``."""
+        return self.next_event(predicate, timeout=timeout, start=start)[1]
+
+    def next_event(self, predicate: Callable[[Message], bool], *, timeout: float = 10.0,
+                   start: int = 0) -> tuple[int, Message]:
+        """Like ``wait_for``, also returning the event's index in the buffer (pass index + 1 as the next start)."""
         deadline = time.monotonic() + timeout
         index = start
         with self._cond:
@@ -239,7 +244,7 @@ class AmiConnection:
                     event = self._events[index]
                     index += 1
                     if predicate(event):
-                        return event
+                        return index - 1, event
                 left = deadline - time.monotonic()
                 if left <= 0 or self._closed:
                     raise TimeoutError(f"no matching AMI event within {timeout:.1f} s")
