@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 KEYS = "0123456789*#"
 MAX_BRANCHES = 10
@@ -521,76 +521,64 @@ class Caller:
     orders: tuple[OrderInfo, ...] = ()
 
 
-@dataclass(frozen=True)
-class Key:
+class Key(NamedTuple):
     key: str  # '' = no key before the timeout
 
 
-@dataclass(frozen=True)
-class Recorded:
+class Recorded(NamedTuple):
     file: str  # path without extension as the channel recorded it; '' when nothing was recorded
     duration_ms: int = 0
 
 
-@dataclass(frozen=True)
-class Digits:
+class Digits(NamedTuple):
     digits: str
 
 
 Event = Key | Recorded | Digits
 
 
-@dataclass(frozen=True)
-class Play:
+class Play(NamedTuple):
     prompt: str
     keys: str = ""  # DTMF keys that interrupt the prompt
 
 
-@dataclass(frozen=True)
-class PlayFile:
+class PlayFile(NamedTuple):
     file: str  # a recording made on this call
     keys: str = ""
 
 
-@dataclass(frozen=True)
-class SayNumber:
+class SayNumber(NamedTuple):
     number: int
     keys: str = ""
 
 
-@dataclass(frozen=True)
-class SayDigits:
+class SayDigits(NamedTuple):
     digits: str
     keys: str = ""
 
 
-@dataclass(frozen=True)
-class WaitKey:
+class WaitKey(NamedTuple):
     timeout: int  # seconds
     keys: str = KEYS
 
 
-@dataclass(frozen=True)
-class Record:
+class Record(NamedTuple):
     kind: str  # voicemail | greeting | relay
     max_seconds: int
     beep: bool = True
 
 
-@dataclass(frozen=True)
-class ReadDigits:
+class ReadDigits(NamedTuple):
     timeout: int
     max_digits: int = 20
 
 
-@dataclass(frozen=True)
-class QueueRequest:
+class QueueRequest(NamedTuple):
     queue: str
     priority: int = 0
 
 
-@dataclass(frozen=True)
-class Store:
+class Store(NamedTuple):
     """Keep a recording: voicemail (file + row), greeting (becomes prompt ``target``), relay (to ``target``)."""
 
     kind: str
@@ -600,13 +588,11 @@ class Store:
     node: str = ""  # the node that recorded it
 
 
-@dataclass(frozen=True)
-class Transfer:
+class Transfer(NamedTuple):
     number: str
 
 
-@dataclass(frozen=True)
-class Hangup:
+class Hangup(NamedTuple):
     pass
 
 
@@ -614,8 +600,7 @@ Action = Play | PlayFile | SayNumber | SayDigits | WaitKey | Record | ReadDigits
 INPUT_ACTIONS = (WaitKey, Record, ReadDigits)
 
 
-@dataclass(frozen=True)
-class End:
+class End(NamedTuple):
     result: str  # completed | queued | transferred | voicemail | relayed | greeting | refused | no_input | abandoned | error
     reason: str
 
@@ -631,8 +616,7 @@ class CallState:
     digits: str = ""
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(NamedTuple):
     state: CallState
     actions: tuple[Action, ...]
     end: End | None = None
