@@ -21,6 +21,7 @@ GROUPS: list[tuple[str, str, str]] = [
     ("agi", "agi", "The AGI server: serve (FastAGI), run (classic AGI)."),
     ("call", "call", "Call records: list, show."),
     ("sms", "sms", "SMS: the gateway daemon (serve), send, outbox, inbox, status, retry."),
+    ("gsm", "gsm", "GSM modem simulator: simulate, deliver, fault, sent."),
 ]
 
 # (command name, module under cc.commands, function name, help) for single commands such as `cc init`.

@@ -76,6 +76,9 @@ _CMGR_PDU = re.compile(r"^\+CMGR:\s*(\d*),[^,]*,\s*(\d+)")
 _CMGL_PDU = re.compile(r"^\+CMGL:\s*(\d+),\s*(\d+),[^,]*,\s*(\d+)")
 _CREG = re.compile(r"^\+CREG:\s*(?:\d+,)?\s*(\d+)")
 _CPMS_Q = re.compile(r'^\+CPMS:\s*"([^"]+)",\d+,\d+,"([^"]+)",\d+,\d+(?:,"([^"]+)")?')
+_CSQ = re.compile(r"^\+CSQ:\s*(\d+),")
+# lines a modem may push at any moment, even in the middle of another command's answer
+_NOISE = re.compile(r"^(\^[A-Z]+:|RING$|\+CRING:|\+CLIP:|\+CUSD:|NO CARRIER$)|[\ufffd\x00-\x08\x0b\x0c\x0e-\x1f]")
 _CMT_TEXT = re.compile(r'^\+CMT:\s*"([^"]*)",[^,]*,"([^"]+)"')
 _CDS_TEXT = re.compile(r'^\+CDS:\s*\d+,(\d+),"([^"]*)",\d*,"([^"]+)","([^"]+)",(\d+)')
 
@@ -201,6 +204,9 @@ class _CcGsmModem(GsmModem, _Port):
                     self._cc_note(("cds_text", line_s))
                 else:
                     self._cc_pdu_follows = "cds"
+                return
+            elif _NOISE.search(line_s):
+                self._cc_note(("other", [line]))  # keep it out of a pending command's answer
                 return
         super()._handleLineRead(line, checkForResponseTerm)
 
@@ -637,7 +643,7 @@ class GsmModemAdapter:
 
     def _cmgs(self, modem: _CcGsmModem, command: str, body: str, timeout: float) -> int:
         with modem._txLock:
-            modem.write(command, timeout=5, expectedResponseTermSeq="> ")
+            modem.write(command, timeout=min(5.0, timeout), expectedResponseTermSeq="> ")
             try:
                 lines = modem.write(body, timeout=timeout, writeTerm=CTRLZ)
             except TimeoutException:
@@ -665,8 +671,9 @@ class GsmModemAdapter:
     def health(self) -> ModemHealth:
         modem = self._require()
         try:
-            signal: int | None = modem.signalStrength
-            if signal is not None and signal < 0:
+            csq = next((m for m in map(_CSQ.match, modem.write("AT+CSQ")) if m), None)
+            signal: int | None = int(csq.group(1)) if csq else None
+            if signal == 99:
                 signal = None
             creg = next((_CREG.match(x) for x in modem.write("AT+CREG?", parseError=False) if _CREG.match(x)), None)
             registered = bool(creg and creg.group(1) in ("1", "5"))
