@@ -163,6 +163,11 @@ class SmsService:
         """On worker start: messages this modem was sending when its last run died become claimable now."""
         return self.store.release_leases(modem, self._now())
 
+    def release_inbox_leases(self) -> int:
+        """At daemon start: replies a killed run was acting on are taken up again (at worst one extra answer
+        SMS; the order service refuses a second charge)."""
+        return self.store.release_inbox_leases()
+
     def claim_next(self, modem: str) -> Claimed | None:
         while True:
             now = self.clock.now()

@@ -256,6 +256,7 @@ class SmsGateway:
             from cc.errors import ConfigError
 
             raise ConfigError("two modems have the same name or device", "give each modem its own name in gsm.modems")
+        self.make_sms().release_inbox_leases()
         self.workers = [ModemWorker(self, m) for m in self.modems]
         self.threads = list(self.workers)
         if self.housekeeping:

@@ -261,6 +261,9 @@ class SmsStore:
             ).rowcount
         )
 
+    def release_inbox_leases(self) -> int:
+        return self.db.execute("UPDATE sms_inbox SET lease_until = NULL WHERE status = 'new' AND lease_until IS NOT NULL").rowcount
+
     def unhandled_inbox_ids(self, limit: int = 100) -> list[int]:
         return [r["id"] for r in rows(self.db, "SELECT id FROM sms_inbox WHERE status = 'new' ORDER BY id LIMIT ?", (limit,))]
 
