@@ -45,7 +45,8 @@ NOT_CHARGED = {
     "payment_failed": "账户余额不足，请充值后重新订购",
     "out_of_stock": "商品库存不足",
 }
-ANSWERS_PER_HOUR = 3  # auto-answers to one number per hour at most: no ping-pong with an auto-responder
+ANSWERS_PER_HOUR = 3
+REPORT_MATCH_DAYS = 3  # message references wrap at 256: a report only matches a part sent this recently  # auto-answers to one number per hour at most: no ping-pong with an auto-responder
 
 
 class OrdersPort(Protocol):
@@ -195,15 +196,18 @@ class SmsService:
             outbox_id=claimed.id, attempt_id=claimed.attempt_id, owner=modem, parts=triples, now=self._now()
         )
 
-    def record_send_error(self, modem: str, claimed: Claimed, error: str, *, destination_fault: bool = True) -> str:
-        """A send failed: retry later with backoff, or fail for good after max_attempts. A failure that is
-        the destination's (not the modem's) counts towards setting that destination aside."""
+    def record_send_error(
+        self, modem: str, claimed: Claimed, error: str, *, destination_fault: bool = True, permanent: bool = False
+    ) -> str:
+        """A send failed: retry later with backoff, or fail for good after max_attempts (or at once when the
+        network said it is permanent). A failure that is the destination's (not the modem's) counts towards
+        setting that destination aside."""
         now = self.clock.now()
         sms = self.config.sms
         retry_at = None
-        if claimed.attempts < claimed.max_attempts:
+        if claimed.attempts < claimed.max_attempts and not permanent:
             retry_at = iso(now + timedelta(seconds=rules.retry_delay(claimed.attempts, sms.retry_backoff_seconds)))
-        reason = error if retry_at else f"{error} (gave up after {claimed.attempts} attempts)"
+        reason = error if retry_at or permanent else f"{error} (gave up after {claimed.attempts} attempts)"
 
         def hold_until(failures: int) -> str | None:
             seconds = rules.hold_seconds(failures, sms.retry_backoff_seconds)
@@ -217,12 +221,14 @@ class SmsService:
 
     def record_report(self, modem: str, report: Any) -> dict | None:
         code = int(report.status_code)
-        final = bool(report.delivered) or not (0x20 <= code < 0x40)  # 0x20-0x3F: SMSC still trying
+        final = getattr(report, "final", None)
+        if final is None:
+            final = bool(report.delivered) or not (0x20 <= code < 0x40)  # 0x20-0x3F: SMSC still trying
         return self.store.record_report(
             modem=modem, reference=int(report.reference), recipient=str(report.recipient or ""),
             delivered=bool(report.delivered), status_code=code,
             at=iso(report.at) if getattr(report, "at", None) and report.at.tzinfo else None,
-            now=self._now(), final=final,
+            now=self._now(), final=bool(final), since=iso(self.clock.now() - timedelta(days=REPORT_MATCH_DAYS)),
         )
 
     def store_incoming(self, modem: str, sms: Any) -> int | None:
@@ -230,7 +236,8 @@ class SmsService:
         text = rules.clean_text(sms.text)
         sender = str(sms.sender or "")
         received = sms.received_at
-        key = rules.dedupe_key(sender, received, text)
+        fingerprint = getattr(sms, "fingerprint", None)  # cc.gsm's identity of a message, when it has one
+        key = (fingerprint() if callable(fingerprint) else fingerprint) or rules.dedupe_key(sender, received, text)
         with self.store.transaction():
             inbox_id = self.store.insert_incoming(
                 modem=modem, sender=sender, text=text,

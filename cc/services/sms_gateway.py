@@ -187,7 +187,13 @@ class ModemWorker(threading.Thread):
         except Exception as exc:  # noqa: BLE001 - every failure is recorded on the message
             message = exc.message if isinstance(exc, CcError) else f"{type(exc).__name__}: {exc}"
             modem_fault = _modem_fault(exc)
-            status = sms.record_send_error(self.label, claimed, message, destination_fault=not modem_fault)
+            partial = getattr(exc, "sent_parts", None)
+            if partial:
+                message += f" (after {len(partial)} part(s) went out)"
+            status = sms.record_send_error(
+                self.label, claimed, message, destination_fault=not modem_fault,
+                permanent=bool(getattr(exc, "permanent", False)),
+            )
             log.warning("SMS %s to %s failed (%s): %s", claimed.id, claimed.phone, status, message)
             sms.heartbeat(self.label, last_error=message, last_error_at=sms._now())
             return not modem_fault

@@ -188,18 +188,23 @@ class SmsStore:
     # --- parts and status reports -----------------------------------------------------------------
     def record_report(
         self, *, modem: str, reference: int, recipient: str, delivered: bool, status_code: int, at: str | None,
-        now: str, final: bool,
+        now: str, final: bool, since: str = "",
     ) -> dict | None:
-        """Store the report and match it to the newest unreported part with that reference on that modem.
+        """Store the report and match it to the newest unreported part with that reference on that modem,
+        sent since ``since``, to that recipient (compared on the last 8 digits) when the report names one.
 
         Returns the outbox row after the change when the report matched, else None.
         """
+        digits = "".join(ch for ch in recipient if ch.isdigit())[-8:]
         with immediate(self.db):
-            part = one(
+            candidates = rows(
                 self.db,
-                "SELECT * FROM sms_parts WHERE modem = ? AND reference = ? AND status = 'sent' ORDER BY id DESC LIMIT 1",
-                (modem, reference),
+                "SELECT p.*, o.phone FROM sms_parts p JOIN sms_outbox o ON o.id = p.outbox_id"
+                " WHERE p.modem = ? AND p.reference = ? AND p.status = 'sent' AND p.sent_at >= ?"
+                " ORDER BY p.id DESC LIMIT 20",
+                (modem, reference, since),
             )
+            part = next((c for c in candidates if not digits or c["phone"].endswith(digits)), None)
             self.db.execute(
                 "INSERT INTO sms_reports (modem, reference, recipient, delivered, status_code, at, received_at, part_id)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

@@ -248,13 +248,14 @@ def test_parts_and_status_reports(world) -> None:
     world.sms.record_sent(MODEM, claimed, [SentPart(7, 1, 3), SentPart(8, 2, 3), SentPart(9, 3, 3)])
     at = datetime(2026, 11, 26, 2, 5, tzinfo=timezone.utc)
     assert world.sms.record_report("other-modem", StatusReport(7, PHONE, True, 0, at)) is None  # wrong modem
+    assert world.sms.record_report(MODEM, StatusReport(7, OTHER, True, 0, at)) is None  # wrong recipient
     world.sms.record_report(MODEM, StatusReport(7, PHONE, True, 0, at))
-    world.sms.record_report(MODEM, StatusReport(8, PHONE, False, 0x30, at))  # still trying: not final
+    world.sms.record_report(MODEM, StatusReport(8, PHONE, False, 0x30, at, final=False))  # still trying
     assert world.sms.outbox()[0]["status"] == "sent"
     world.sms.record_report(MODEM, StatusReport(8, PHONE, True, 0, at))
     row = world.sms.record_report(MODEM, StatusReport(9, PHONE, True, 0, at))
     assert row["status"] == "delivered"
-    assert scalar(world.db, "SELECT count(*) FROM sms_reports") == 5
+    assert scalar(world.db, "SELECT count(*) FROM sms_reports") == 6
 
 
 def test_permanent_delivery_failure(world) -> None:
@@ -272,3 +273,10 @@ def test_bad_input(world) -> None:
         world.sms.send(PHONE, "  ")
     with pytest.raises(UsageError):
         world.sms.outbox(status="lost")
+
+
+def test_permanent_rejection_fails_at_once(world) -> None:
+    world.sms.send(PHONE, "hi")
+    claimed = world.sms.claim_next(MODEM)
+    assert world.sms.record_send_error(MODEM, claimed, "+CMS ERROR: 21", permanent=True) == "failed"
+    assert world.sms.outbox()[0]["reason"] == "+CMS ERROR: 21"
