@@ -402,6 +402,7 @@ write = all
             raise ConfigError("running Asterisk in its chroot needs root")
         if not self.ami_port:
             self.ami_port = free_port()
+        _remove_stale_runs(self.root)
         self._write_configs()
         script = ('set -e; mount -t proc proc "$1/proc"; mount --rbind /dev "$1/dev"; '
                   'exec chroot "$1" /usr/sbin/asterisk -f -n -C "$2"')
@@ -409,7 +410,8 @@ write = all
         self.process = subprocess.Popen(
             ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", script, "sh",
              str(self.root), self.conf_path],
-            stdin=subprocess.DEVNULL, stdout=self._console, stderr=subprocess.STDOUT, start_new_session=True)
+            stdin=subprocess.DEVNULL, stdout=self._console, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=_die_with_parent)
         try:
             self._wait_booted(timeout)
             self.ami = AmiConnection("127.0.0.1", self.ami_port, self.ami_username, self.ami_secret)
@@ -577,6 +579,30 @@ write = all
             if time.monotonic() >= deadline:
                 raise TimeoutError(f"channels still up after {timeout:.1f} s")
             time.sleep(0.1)
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM it when the process that started it dies (a killed test run
+    leaves no Asterisk behind). Start runtimes from a long-lived thread (the main one): the signal follows
+    the thread that forked."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _remove_stale_runs(root: Path) -> None:
+    """Delete run folders of processes that no longer exist (a run folder is named after its starter's pid)."""
+    runs = root / "cc-runs"
+    if not runs.is_dir():
+        return
+    for run in runs.iterdir():
+        pid = run.name.split("-", 1)[0]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists() and not _has_mounts_below(run):
+            shutil.rmtree(run, ignore_errors=True)
 
 
 def _has_mounts_below(path: Path) -> bool:
