@@ -114,6 +114,7 @@ class _Port(SerialComms):
     """Serial side: opens the port with *our* flow-control settings (the library forces RTS/CTS and DSR/DTR)."""
 
     _cc_rtscts = False
+    _cc_probe = (1.5, 2)  # seconds per "AT" probe, tries: a silent port fails in seconds, not minutes
 
     def connect(self) -> None:
         self.serial = serial.Serial(
@@ -127,6 +128,14 @@ class _Port(SerialComms):
         self.alive = True
         self.rxThread = threading.Thread(target=self._readLoop, name=f"gsm-rx {self.port}", daemon=True)
         self.rxThread.start()
+        seconds, tries = self._cc_probe
+        for attempt in range(tries):
+            try:
+                self.write("AT", timeout=seconds, parseError=False)  # type: ignore[call-arg]
+                break
+            except TimeoutException:
+                if attempt == tries - 1:
+                    raise
 
 
 class _CcGsmModem(GsmModem, _Port):
@@ -138,6 +147,7 @@ class _CcGsmModem(GsmModem, _Port):
         self._cc_rtscts = rtscts
         self._cc_connecting = False
         self._cc_pdu_follows: str | None = None
+        self._cc_header = ""
         self.skipped_setup: list[str] = []
         super().__init__(port, baudrate, **kw)
 
@@ -410,16 +420,17 @@ class GsmModemAdapter:
         kind = item[0]
         if kind == "cmti":
             _, mem, index = item
-            if (mem, index) in self._pending_refs:
-                return  # already handed over (read at start-up) and not yet deleted
-            decoded = self._read_stored(modem, mem, index)
-            if decoded is None:
-                return
-            if decoded.type == "SMS-STATUS-REPORT":
-                self._status_report(decoded)
-                self._delete_ref(modem, mem, index)
-            else:
-                self._accept(decoded, ((mem, index),))
+            with self._lock:  # not at the same time as stored_messages(): each message is handed over once
+                if (mem, index) in self._pending_refs:
+                    return  # already handed over (read at start-up) and not yet deleted
+                decoded = self._read_stored(modem, mem, index)
+                if decoded is None:
+                    return
+                if decoded.type == "SMS-STATUS-REPORT":
+                    self._status_report(decoded)
+                    self._delete_ref(modem, mem, index)
+                else:
+                    self._accept(decoded, ((mem, index),))
         elif kind == "cdsi":
             _, mem, index = item
             decoded = self._read_stored(modem, mem, index)
@@ -530,6 +541,10 @@ class GsmModemAdapter:
         """Messages already on the SIM (call on start, before handling events). Parts of an incomplete
         multipart message wait for the rest (or the time limit) and come later through ``events()``."""
         modem = self._require()
+        with self._lock:
+            return self._stored_messages(modem)
+
+    def _stored_messages(self, modem: _CcGsmModem) -> list[IncomingSms]:
         try:
             with modem._txLock, self._pdu_mode(modem):
                 mem = self._read_mem
