@@ -40,7 +40,8 @@ class Channel(Protocol):
         ...
 
     def record(self, file: str, fmt: str, max_seconds: int, beep: bool) -> int:
-        """Record to ``file`` (no extension) until # or ``max_seconds``; returns the length in ms."""
+        """Record to ``file`` (no extension) until # or ``max_seconds``; returns the length in ms
+        (0: unknown), or -1 when nothing could be recorded."""
         ...
 
     def transfer(self, number: str) -> str:

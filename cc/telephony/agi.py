@@ -212,13 +212,22 @@ class AgiChannel:
             return ""
 
     def wait_key(self, timeout: int) -> str:
-        return self._digit(self.agi.execute("WAIT FOR DIGIT", int(timeout * 1000), timeout=timeout + DEFAULT_READ_TIMEOUT))
+        try:
+            result = self.agi.execute("WAIT FOR DIGIT", int(timeout * 1000), timeout=timeout + DEFAULT_READ_TIMEOUT)
+        except pyst_agi.AGIAppError:  # -1: the channel is gone
+            self.agi.hung_up = True
+            raise CallerHungUp("caller hung up while waiting for a key") from None
+        return self._digit(result)
 
     def read_digits(self, timeout: int, max_digits: int) -> str:
         # GET DATA with the 'silence/1' prompt: collects up to max_digits until # or the timeout.
-        result = self.agi.execute(
-            "GET DATA", "silence/1", int(timeout * 1000), int(max_digits), timeout=(timeout + 2) * max_digits + 30
-        )
+        try:
+            result = self.agi.execute(
+                "GET DATA", "silence/1", int(timeout * 1000), int(max_digits), timeout=(timeout + 2) * max_digits + 30
+            )
+        except pyst_agi.AGIAppError:
+            self.agi.hung_up = True
+            raise CallerHungUp("caller hung up while keying digits") from None
         value = result["result"][0]
         return value if value.isdigit() else ""
 
@@ -229,8 +238,9 @@ class AgiChannel:
         args.append("s=5")
         try:
             result = self.agi.execute("RECORD FILE", *args, timeout=max_seconds + DEFAULT_READ_TIMEOUT)
-        except pyst_agi.AGIAppError:
-            return 0
+        except pyst_agi.AGIAppError:  # -1: hung up, or the file could not be written
+            self.last_error = f"could not record {file}"
+            return -1
         endpos = result.get("endpos", ("0", ""))[0]
         return int(endpos) // 8 if endpos.isdigit() else 0
 
