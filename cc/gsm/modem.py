@@ -324,6 +324,8 @@ class GsmModemAdapter:
             modem._cc_connecting = False
         self.skipped_setup = list(modem.skipped_setup)
         self._down_reported = False
+        with self._lock:  # a new connection re-reads the SIM: what was handed out before is handed out again
+            self._pending_refs.clear()
         self._modem, self._notes = modem, notes
         self._worker = threading.Thread(target=self._work, args=(modem, notes), name=f"gsm-worker {self.name}", daemon=True)
         self._worker.start()

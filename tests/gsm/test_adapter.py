@@ -147,3 +147,37 @@ def test_send_when_not_connected(sim, make_adapter):
     adapter = make_adapter(sim, connect=False)
     with pytest.raises(Unreachable, match="not connected"):
         adapter.send("+8613800138000", "hi")
+
+
+def test_text_mode_direct_delivery_and_text_reports(make_sim, make_adapter):
+    huawei = make_sim("huawei")
+    adapter = make_adapter(huawei, mode="text")
+    huawei.deliver("+8613900139000", "确认")  # +CMT in text mode: the UCS2 body comes as hex
+    huawei.deliver("+8613900139000", "1234")  # ... and a plain reply that merely looks like hex stays text
+    texts = [next_event(adapter.events(), IncomingSms).text for _ in range(2)]
+    assert texts == ["确认", "1234"]
+    wavecom = make_sim("wavecom")
+    adapter2 = make_adapter(wavecom, mode="text")
+    (part,) = adapter2.send("+8613800138000", "hello")
+    report = next_event(adapter2.events(), StatusReport)
+    assert (report.reference, report.recipient, report.delivered) == (part.reference, "+8613800138000", True)
+
+
+def test_message_references_wrap(make_sim, make_adapter):
+    sim = make_sim("simcom")
+    sim.next_reference = 255
+    adapter = make_adapter(sim)
+    parts = adapter.send("+8613800138000", "长" * 100)
+    assert [p.reference for p in parts] == [255, 0]
+    assert {next_event(adapter.events(), StatusReport).reference for _ in parts} == {255, 0}
+
+
+def test_reconnect_hands_the_sim_contents_out_again(sim, make_adapter):
+    sim.store("+8613900139000", "Y")
+    adapter = make_adapter(sim)
+    (first,) = adapter.stored_messages()
+    adapter.connect()  # e.g. after ModemDown; the caller may not have stored `first` yet
+    (again,) = adapter.stored_messages()
+    assert again.fingerprint == first.fingerprint
+    adapter.delete_stored(first)
+    assert sim.stored() == []

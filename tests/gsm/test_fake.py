@@ -32,3 +32,12 @@ def test_fake_modem_contract():
     assert isinstance(events.get_nowait(), ModemDown)
     with pytest.raises(Unreachable):
         fake.health()
+
+
+def test_port_types_and_fake_import_nothing_heavy():
+    import subprocess
+    import sys
+
+    code = "import sys, cc.gsm, cc.gsm.types, cc.gsm.fake; print(sorted(m for m in ('serial', 'gsmmodem') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=20, check=True)
+    assert out.stdout.strip() == "[]"
