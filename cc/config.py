@@ -110,6 +110,60 @@ class IvrConfig:
 
 
 @dataclass
+class ComplaintCategory:
+    name: str = "other"  # key used on the command line (cc complaint new --category NAME)
+    label: str = "其他"  # what staff and customers read
+    sla_hours: float = 72.0  # a complaint of this category must be closed within this many hours
+
+
+def _default_complaint_categories() -> list[ComplaintCategory]:
+    return [
+        ComplaintCategory("delivery", "配送问题", 24.0),
+        ComplaintCategory("quality", "产品质量", 24.0),
+        ComplaintCategory("billing", "扣款/账户", 48.0),
+        ComplaintCategory("service", "服务态度", 48.0),
+        ComplaintCategory("other", "其他", 72.0),
+    ]
+
+
+@dataclass
+class ComplaintsConfig:
+    categories: list[ComplaintCategory] = field(default_factory=_default_complaint_categories)
+    high_priority_sla_factor: float = 0.5  # a high-priority complaint's SLA is this fraction of its category's
+    low_priority_sla_factor: float = 2.0  # a low-priority complaint's SLA is this multiple of its category's
+    escalate_to: str | None = None  # user a complaint is reassigned to when escalated; None keeps the assignee
+    close_sms: bool = True  # text the customer when their complaint is closed
+    close_template: str = "【{brand}】您反馈的问题（编号{id}）已处理完毕：{resolution}。如有疑问请致电{hotline}。"
+
+
+@dataclass
+class CampaignsConfig:
+    max_per_run: int = 2000  # rate limit: at most this many contacts per campaign run (the rest wait for the next run)
+    batch_size: int = 1000  # contacts written per transaction during a run (short write locks)
+    conversion_days: int = 7  # an order within this many days of a contact counts as a conversion
+    call_after_days: int = 2  # sms_then_call: no reply or order this many days after the SMS -> call list
+    preview_samples: int = 5  # sample messages `cc campaign preview` renders
+
+
+@dataclass
+class CustomReport:
+    name: str = "top_zones"  # `cc report custom NAME`
+    description: str = "Customers and orders per delivery zone"
+    sql: str = (
+        "SELECT c.zone, COUNT(DISTINCT c.id) AS customers, COUNT(o.id) AS orders FROM customers c"
+        " LEFT JOIN orders o ON o.customer_id = c.id AND o.created_at >= :since GROUP BY c.zone ORDER BY orders DESC"
+    )  # one SELECT, run on a read-only connection; :name placeholders are parameters
+    params: list[str] = field(default_factory=lambda: ["since"])  # parameters the query needs (--param name=value)
+
+
+@dataclass
+class ReportsConfig:
+    custom: list[CustomReport] = field(default_factory=list)  # named SQL reports (read-only)
+    custom_file: str | None = None  # a YAML file with more named reports (a list of name/description/sql/params)
+    default_days: int = 7  # without --from, reports cover this many days up to --to (default today)
+
+
+@dataclass
 class Config:
     db: str = "cc.db"
     locale: str | None = None  # zh_CN | en; default from LANG
@@ -121,6 +175,9 @@ class Config:
     agi: AgiConfig = field(default_factory=AgiConfig)
     asterisk: AsteriskConfig = field(default_factory=AsteriskConfig)
     ivr: IvrConfig = field(default_factory=IvrConfig)
+    complaints: ComplaintsConfig = field(default_factory=ComplaintsConfig)
+    campaigns: CampaignsConfig = field(default_factory=CampaignsConfig)
+    reports: ReportsConfig = field(default_factory=ReportsConfig)
     source: str | None = field(default=None, metadata={"internal": True})  # the file it came from
 
     @property

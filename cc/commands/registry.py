@@ -22,6 +22,7 @@ GROUPS: list[tuple[str, str, str]] = [
     ("call", "call", "Call records: list, show."),
     ("sms", "sms", "SMS: the gateway daemon (serve), send, outbox, inbox, status, retry."),
     ("gsm", "gsm", "GSM modem simulator: simulate, deliver, fault, sent."),
+    ("complaint", "complaint", "Complaints: new, list, show, assign, note, escalate, close."),
 ]
 
 # (command name, module under cc.commands, function name, help) for single commands such as `cc init`.

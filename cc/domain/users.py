@@ -20,14 +20,18 @@ class Action(StrEnum):
     MANAGE_CUSTOMERS = "manage customers"
     MANAGE_USERS = "manage users"
     IMPORT_DAIRY = "import dairy files"
+    HANDLE_COMPLAINTS = "handle complaints"  # open, note, assign, close
+    ESCALATE_COMPLAINTS = "escalate complaints"
+    RUN_CAMPAIGNS = "manage and run campaigns"
+    VIEW_REPORTS = "view reports"
 
 
 _ALL = frozenset(Action)
 PERMISSIONS: dict[Role, frozenset[Action]] = {
     Role.ADMIN: _ALL,
     Role.SUPERVISOR: _ALL - {Action.MANAGE_USERS},
-    Role.AGENT: frozenset({Action.TAKE_ORDERS, Action.MANAGE_CUSTOMERS, Action.TOP_UP}),
-    Role.EXPERT: frozenset({Action.TAKE_ORDERS, Action.MANAGE_CUSTOMERS, Action.TOP_UP}),
+    Role.AGENT: frozenset({Action.TAKE_ORDERS, Action.MANAGE_CUSTOMERS, Action.TOP_UP, Action.HANDLE_COMPLAINTS}),
+    Role.EXPERT: frozenset({Action.TAKE_ORDERS, Action.MANAGE_CUSTOMERS, Action.TOP_UP, Action.HANDLE_COMPLAINTS}),
 }
 
 

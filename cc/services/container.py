@@ -39,6 +39,9 @@ class Services:
     acting_user: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     sms: SmsService | None = None
+    complaints: Any = None  # ComplaintService
+    campaigns: Any = None  # CampaignService
+    reports: Any = None  # ReportService
 
 
 def build_services(
@@ -72,8 +75,18 @@ def build_services(
 
     sms = SmsService(SmsStore(database), clock, config, orders=orders, customers=customers, acting_user=acting_user)
     orders.on_awaiting_confirmation = sms.on_awaiting_confirmation  # the confirmation SMS, in the order's transaction
-    return Services(
+    services = Services(
         config=config, db=database, clock=clock, store=store,
         customers=customers, catalog=CatalogService(**common), accounts=AccountService(**common),
         orders=orders, dairy=dairy, users=UserService(**common), acting_user=acting_user, sms=sms,
     )
+    _add_care_and_reports(services, database, common)
+    return services
+
+
+def _add_care_and_reports(services: Services, database: Any, common: dict) -> None:
+    """Complaints, campaigns and reports (issue 8), over the same connection."""
+    from cc.services.complaints import ComplaintService
+    from cc.store.complaints import ComplaintStore
+
+    services.complaints = ComplaintService(complaints=ComplaintStore(database), sms=services.sms, **common)
