@@ -64,20 +64,20 @@ class ModemWorker(threading.Thread):
             log.exception("%s: cannot write the modem row", self.label)
         backoff = 1.0
         first = True
+        port = None
         while not gw.stopping.is_set():
             if not first:
                 self._safe_heartbeat(sms, state="reconnecting", add_reconnects=1)
             first = False
-            port = None
             try:
-                port = gw.make_port(self.modem)
+                if port is None:  # one port object per worker: connect() again reconnects it
+                    port = gw.make_port(self.modem)
                 port.connect()
             except Exception as exc:  # noqa: BLE001 - any failure to connect is retried with backoff
                 message = exc.message if isinstance(exc, CcError) else f"{type(exc).__name__}: {exc}"
                 hint = f" ({exc.hint})" if isinstance(exc, CcError) and exc.hint else ""
                 log.error("%s: cannot connect: %s%s; retrying in %.0f s", self.label, message, hint, backoff)
                 self._safe_heartbeat(sms, state="reconnecting", last_error=message + hint, last_error_at=sms._now())
-                self._close(port)
                 gw.stopping.wait(backoff)
                 backoff = min(backoff * 2, gw.config.sms.reconnect_max_seconds)
                 continue
