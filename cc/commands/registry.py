@@ -23,6 +23,7 @@ GROUPS: list[tuple[str, str, str]] = [
     ("sms", "sms", "SMS: the gateway daemon (serve), send, outbox, inbox, status, retry."),
     ("gsm", "gsm", "GSM modem simulator: simulate, deliver, fault, sent."),
     ("complaint", "complaint", "Complaints: new, list, show, assign, note, escalate, close."),
+    ("campaign", "campaign", "Campaigns from cron: add, list, show, preview, run, calls, pause, resume."),
 ]
 
 # (command name, module under cc.commands, function name, help) for single commands such as `cc init`.

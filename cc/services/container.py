@@ -90,3 +90,7 @@ def _add_care_and_reports(services: Services, database: Any, common: dict) -> No
     from cc.store.complaints import ComplaintStore
 
     services.complaints = ComplaintService(complaints=ComplaintStore(database), sms=services.sms, **common)
+    from cc.services.campaigns import CampaignService
+    from cc.store.campaigns import CampaignStore
+
+    services.campaigns = CampaignService(campaigns=CampaignStore(database), sms=services.sms, **common)
