@@ -110,6 +110,18 @@ class IvrConfig:
 
 
 @dataclass
+class AcdConfig:
+    queues: str | None = None  # YAML queue definitions imported on first use; default: the shipped data/queues/default.yaml
+    heartbeat_stale_seconds: float = 60.0  # an agent whose console heartbeat is older is never offered a call (0: no check)
+    poll_seconds: float = 1.0  # how often a waiting caller's handler looks for an agent (and runs the dispatcher)
+    recordings_dir: str | None = None  # call recordings (MixMonitor); default: <db folder>/recordings
+    asterisk_recordings_dir: str | None = None  # recordings_dir as Asterisk sees it; default: same
+    record_format: str = "wav"
+    music_class: str = "default"  # music on hold class for waiting callers
+    dial_options: str = ""  # extra Dial() options when ringing an agent (e.g. "t" to let the agent transfer)
+
+
+@dataclass
 class ComplaintCategory:
     name: str = "other"  # key used on the command line (cc complaint new --category NAME)
     label: str = "其他"  # what staff and customers read
@@ -175,6 +187,7 @@ class Config:
     agi: AgiConfig = field(default_factory=AgiConfig)
     asterisk: AsteriskConfig = field(default_factory=AsteriskConfig)
     ivr: IvrConfig = field(default_factory=IvrConfig)
+    acd: AcdConfig = field(default_factory=AcdConfig)
     complaints: ComplaintsConfig = field(default_factory=ComplaintsConfig)
     campaigns: CampaignsConfig = field(default_factory=CampaignsConfig)
     reports: ReportsConfig = field(default_factory=ReportsConfig)

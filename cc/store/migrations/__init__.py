@@ -14,6 +14,7 @@ MIGRATIONS = Migrations("cc")
 from cc.store.migrations import m0001_core  # noqa: E402,F401
 from cc.store.migrations import m0130_sms  # noqa: E402,F401
 from cc.store.migrations import m0140_calls  # noqa: E402,F401
+from cc.store.migrations import m0150_acd  # noqa: E402,F401
 from cc.store.migrations import m0180_complaints  # noqa: E402,F401
 from cc.store.migrations import m0190_campaigns  # noqa: E402,F401
 

@@ -1,0 +1,412 @@
+"""The ACD's use cases: agents and their states, queue definitions, callers entering and leaving queues,
+the dispatcher that gives a ready agent to the caller at the head of the line, and the call's outcome
+(answered, no answer, finished, survey, recording).
+
+The store is passed in (``cc.store.acd.AcdStore`` over one connection per thread). Every read-then-write
+runs in ``store.transaction()`` (BEGIN IMMEDIATE): the claim of an agent for a call happens with the
+write lock held, so one agent never gets two calls and one call never two agents, whatever the number of
+dispatching processes.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from cc.clock import Clock
+from cc.domain import acd
+from cc.domain.timestamps import iso, parse_iso
+from cc.errors import NotFound, Refused, UsageError
+
+AGENT_ROLES = ("agent", "expert", "supervisor")
+
+
+@dataclass
+class AcdSettings:
+    stale_after: float = 60.0  # seconds without a heartbeat before an agent is never offered a call (0: off)
+    locale: str = "zh_CN"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A caller's attempt to enter a queue: ``waiting_id`` when admitted, else ``refused`` (the exit
+    reason already written: blocked, no_agents) and ``action`` (what the channel should do: voicemail,
+    message, hangup)."""
+
+    queue: acd.Queue
+    waiting_id: int | None
+    refused: str | None = None
+    action: str | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class WaitView:
+    """What a waiting caller's handler needs on each tick."""
+
+    waiting_id: int
+    status: str  # waiting | ringing | connected | callback | gone
+    queue: str
+    waited: float  # seconds since entering
+    ahead: int = 0
+    agent: str | None = None
+    dial: str = ""
+    tier: str | None = None
+    expected_wait: int | None = None
+    serving: int = 0  # logged-in agents who could take the call
+    no_agents: str | None = None  # the queue's no-agents action when none is logged in now
+
+
+class AcdService:
+    def __init__(self, store: Any, clock: Clock, settings: AcdSettings | None = None) -> None:
+        self.store = store
+        self.clock = clock
+        self.settings = settings or AcdSettings()
+        self._queues: tuple[tuple, dict[str, acd.Queue]] | None = None
+        self._lock = threading.Lock()
+
+    # -- helpers ---------------------------------------------------------------------------------------
+
+    def _now(self) -> tuple[datetime, str, float]:
+        now = self.clock.now()
+        return now, iso(now), now.timestamp()
+
+    @staticmethod
+    def _secs(text: str | None) -> float | None:
+        return parse_iso(text).timestamp() if text else None
+
+    @staticmethod
+    def _agent(row: dict) -> acd.Agent:
+        hb = row.get("heartbeat_at")
+        idle = row.get("idle_since") or row.get("state_since")
+        return acd.Agent(
+            user=row["user"], state=row["state"], skills=row.get("skills") or {}, group=row.get("grp") or "",
+            heartbeat=parse_iso(hb).timestamp() if hb else None,
+            idle_since=parse_iso(idle).timestamp() if idle else 0.0,
+        )
+
+    @staticmethod
+    def _call(row: dict) -> acd.WaitingCall:
+        return acd.WaitingCall(row["id"], row["queue"], parse_iso(row["entered_at"]).timestamp(), row["priority"])
+
+    def _require_agent(self, user: str) -> dict:
+        row = self.store.agent(user)
+        if row is None:
+            if self.store.user(user) is None:
+                raise NotFound(f"no user named '{user}'", "add the user with 'cc user add NAME --role agent' first")
+            raise NotFound(f"user '{user}' is not set up as an agent", f"run 'cc agent set {user} --dial PJSIP/1001 --skill orders:5'")
+        return row
+
+    # -- queues ----------------------------------------------------------------------------------------
+
+    def import_queues(self, data: Any, source: str = "", replace: bool = True) -> list[acd.Queue]:
+        """Check and store queue definitions (the parsed YAML); all or nothing."""
+        try:
+            queues = acd.queues_from_dict(data)
+        except acd.AcdRuleError as exc:
+            raise UsageError(f"{source or 'queue file'}: {exc}", "fix the queue file (see cc/data/queues/default.yaml)") from None
+        _, now, _ = self._now()
+        with self.store.transaction():
+            self.store.save_queues(
+                {name: json.dumps(acd.queue_to_dict(q), ensure_ascii=False) for name, q in queues.items()},
+                source, now, replace,
+            )
+        self._queues = None
+        return list(queues.values())
+
+    def queues(self) -> dict[str, acd.Queue]:
+        version = self.store.queues_version()
+        with self._lock:
+            if self._queues is None or self._queues[0] != version:
+                loaded = {r["name"]: acd.queue_from_dict(r["name"], json.loads(r["definition"])) for r in self.store.queue_rows()}
+                self._queues = (version, loaded)
+            return self._queues[1]
+
+    def queue(self, name: str) -> acd.Queue:
+        found = self.queues().get(name)
+        if found is None:
+            known = ", ".join(self.queues()) or "none loaded"
+            raise NotFound(f"no queue named '{name}' (queues: {known})", "load queues with 'cc queue import FILE'")
+        return found
+
+    def queue_status(self, name: str | None = None) -> list[dict]:
+        """Each queue with its callers in line (position, wait, status, agent)."""
+        _, _, now_s = self._now()
+        names = [self.queue(name).name] if name else list(self.queues())
+        rows = self.store.waiting_rows(("waiting", "ringing", "connected", "callback"))
+        line = acd.order_line(self._call(r) for r in rows if r["status"] in ("waiting", "callback"))
+        order = {c.id: i for i, c in enumerate(line)}
+        out = []
+        for qname in names:
+            mine = [r for r in rows if r["queue"] == qname]
+            mine.sort(key=lambda r: (r["status"] not in ("waiting", "callback"), order.get(r["id"], 0)))
+            callers = []
+            for r in mine:
+                call = self._call(r)
+                ahead = acd.position(call, line) if r["status"] in ("waiting", "callback") else None
+                callers.append({
+                    "waiting_id": r["id"], "call_id": r["call_id"], "caller": r["caller"], "vip": bool(r["vip"]),
+                    "priority": r["priority"], "status": r["status"], "ahead": ahead, "agent": r["agent"],
+                    "waited_seconds": round(now_s - call.entered, 1), "attempts": r["attempts"],
+                })
+            out.append({"queue": acd.queue_to_dict(self.queue(qname)) | {"name": qname}, "callers": callers})
+        return out
+
+    # -- agents ----------------------------------------------------------------------------------------
+
+    def set_agent(self, user: str, dial: str, skills: Iterable[str], group: str = "") -> dict:
+        """Create or change an agent: dial string, skills (SERVICE:LEVEL), group. Keeps the live state."""
+        account = self.store.user(user)
+        if account is None:
+            raise NotFound(f"no user named '{user}'", "add the user with 'cc user add NAME --role agent' first")
+        if account["role"] not in AGENT_ROLES:
+            raise Refused(f"user '{user}' has role {account['role']}", "only staff users can take calls")
+        dial = (dial or "").strip()
+        if not dial or "/" not in dial or any(c in dial for c in ",;()\n\r|"):
+            raise UsageError(f"dial string {dial!r} is not usable", "give a channel such as PJSIP/1001 or PJSIP/13800138000@trunk")
+        parsed: dict[str, int] = {}
+        for text in skills:
+            try:
+                service, level = acd.parse_skill(text)
+            except acd.AcdRuleError as exc:
+                raise UsageError(str(exc), "write --skill SERVICE:LEVEL with a level from 1 to 10, e.g. orders:7") from None
+            parsed[service] = level
+        if not parsed:
+            raise UsageError(f"agent '{user}' needs at least one skill", "add --skill SERVICE:LEVEL, e.g. --skill orders:5")
+        _, now, _ = self._now()
+        with self.store.transaction():
+            self.store.upsert_agent(user, dial, group.strip(), parsed, now)
+        return self.agent_view(user)
+
+    def change_state(self, user: str, command: str, reason: str = "") -> dict:
+        """``login``, ``ready``, ``pause`` (with a reason code), ``away``, ``logout``."""
+        if command == "pause" and not reason.strip():
+            raise UsageError("a pause needs a reason code", "e.g. cc agent pause wang lunch")
+        _, now, _ = self._now()
+        with self.store.transaction():
+            row = self._require_agent(user)
+            try:
+                target = acd.manual_change(command, row["state"])
+            except acd.AcdRuleError as exc:
+                raise Refused(f"agent '{user}': {exc}", "see 'cc agent list' for the agents' states") from None
+            extra: dict[str, Any] = {"wrap_until": None}
+            if command == "login":
+                extra["idle_since"] = now
+                extra["heartbeat_at"] = now
+            self.store.set_state(user, target, now, reason=reason.strip() if command == "pause" else "", extra=extra)
+        return self.agent_view(user)
+
+    def heartbeat(self, user: str) -> None:
+        _, now, _ = self._now()
+        if not self.store.heartbeat(user, now):
+            self._require_agent(user)
+
+    def release_wrap_ups(self) -> list[str]:
+        """Agents whose wrap-up has ended become ready (done by the dispatcher and by listings)."""
+        _, now, _ = self._now()
+        with self.store.transaction():
+            return self._release_wrap_ups(now)
+
+    def _release_wrap_ups(self, now: str) -> list[str]:
+        released = []
+        for user in self.store.due_wrap_ups(now):
+            if self.store.set_state(user, "ready", now, expect=("wrap_up",), extra={"wrap_until": None}):
+                released.append(user)
+        return released
+
+    def agent_view(self, user: str) -> dict:
+        row = self._require_agent(user)
+        return self._view(row, self.clock.now())
+
+    def _view(self, row: dict, now: datetime) -> dict:
+        since = parse_iso(row["state_since"])
+        hb = row.get("heartbeat_at")
+        stale = self.settings.stale_after
+        fresh = stale <= 0 or (hb is not None and (now - parse_iso(hb)).total_seconds() <= stale)
+        return {
+            "user": row["user"], "state": row["state"], "reason": row["reason"], "dial": row["dial"],
+            "group": row["grp"], "skills": dict(sorted(row.get("skills", {}).items())),
+            "state_since": row["state_since"], "seconds_in_state": max(0, int((now - since).total_seconds())),
+            "heartbeat_at": hb, "heartbeat_fresh": fresh, "waiting_id": row["waiting_id"],
+        }
+
+    def agents(self) -> list[dict]:
+        self.release_wrap_ups()
+        now = self.clock.now()
+        return [self._view(row, now) for row in self.store.agents()]
+
+    def agent_events(self, user: str, limit: int = 50) -> list[dict]:
+        self._require_agent(user)
+        return self.store.agent_events(user, limit)
+
+    # -- callers ---------------------------------------------------------------------------------------
+
+    def enter(self, call_id: str, queue_name: str, caller: str = "", *, vip: bool = False, blacklisted: bool = False) -> Entry:
+        """A caller asks for a queue: refused (blocked, full, no agents) or admitted with a waiting row."""
+        queue = self.queue(queue_name)
+        _, now, now_s = self._now()
+        with self.store.transaction():
+            if blacklisted:
+                self._exit(None, call_id, queue.name, caller, "blocked", now, detail="blacklisted caller")
+                return Entry(queue, None, "blocked", "hangup", "blacklisted caller")
+            if queue.max_waiting and self.store.count_waiting(queue.name) >= queue.max_waiting:
+                self._exit(None, call_id, queue.name, caller, "blocked", now, detail="queue full")
+                return Entry(queue, None, "blocked", "full", "queue full")
+            agents = [self._agent(r) for r in self.store.agents()]
+            action = acd.no_agent_action(queue, agents, now_s, self.settings.stale_after)
+            if action is not None:
+                self._exit(None, call_id, queue.name, caller, "no_agents", now, detail=f"no agent logged in; {action}")
+                return Entry(queue, None, "no_agents", action, "no agent logged in")
+            waiting_id = self.store.add_waiting(call_id, queue.name, caller, vip, acd.entry_priority(queue, vip), now)
+        return Entry(queue, waiting_id)
+
+    def _exit(self, waiting_id: int | None, call_id: str, queue: str, caller: str, reason: str, now: str, *,
+              agent: str | None = None, waited_ms: int = 0, position: int | None = None, detail: str = "") -> int:
+        return self.store.add_exit({
+            "waiting_id": waiting_id, "call_id": call_id, "queue": queue, "caller": caller, "reason": reason,
+            "agent": agent, "waited_ms": waited_ms, "position": position, "at": now, "detail": detail,
+        })
+
+    def dispatch(self, limit: int | None = None) -> list[tuple[int, str]]:
+        """Give ready agents to the callers at the head of the line: (waiting id, agent) per claim.
+
+        Takes the write lock only when something might be dispatched (a cheap read first)."""
+        _, now, now_s = self._now()
+        if not self.store.anything_to_dispatch(now):
+            return []
+        claimed: list[tuple[int, str]] = []
+        with self.store.transaction():
+            self._release_wrap_ups(now)
+            calls = [self._call(r) for r in self.store.waiting_rows(("waiting",))]
+            if not calls:
+                return claimed
+            agents = [self._agent(r) for r in self.store.agents(("ready",))]
+            for call, choice in acd.assignments(calls, agents, self.queues(), now_s, self.settings.stale_after, limit):
+                if self.store.claim(call.id, choice.agent, choice.tier, now):
+                    claimed.append((call.id, choice.agent))
+                else:  # cannot happen under the write lock; never leave half a claim
+                    raise RuntimeError(f"claim of {choice.agent} for waiting call {call.id} missed under the lock")
+        return claimed
+
+    def poll(self, waiting_id: int) -> WaitView:
+        """The caller's place now: status, callers ahead, expected wait, the agent when one was given."""
+        row = self.store.waiting(waiting_id)
+        _, _, now_s = self._now()
+        if row is None:
+            return WaitView(waiting_id, "gone", "", 0.0)
+        call = self._call(row)
+        waited = now_s - call.entered
+        if row["status"] in ("ringing", "connected"):
+            agent = self.store.agent(row["agent"]) if row["agent"] else None
+            return WaitView(waiting_id, row["status"], row["queue"], waited, 0, row["agent"],
+                            agent["dial"] if agent else "", row["tier"])
+        queue = self.queue(row["queue"])
+        line = [self._call(r) for r in self.store.waiting_rows(("waiting", "callback"), queue.name)]
+        ahead = acd.position(call, line)
+        agents = [self._agent(r) for r in self.store.agents()]
+        serving = sum(1 for a in agents if acd.logged_in(a, now_s, self.settings.stale_after) and acd.could_serve(a, queue))
+        no_agents = acd.no_agent_action(queue, agents, now_s, self.settings.stale_after)
+        expected = acd.expected_wait(ahead, queue.average_handle_seconds, serving) if queue.announce_wait else None
+        return WaitView(waiting_id, row["status"], queue.name, waited, ahead, expected_wait=expected, serving=serving,
+                        no_agents=no_agents)
+
+    def answered(self, waiting_id: int) -> dict:
+        """The agent answered: agent on_call, the caller leaves the queue ("answered")."""
+        _, now, now_s = self._now()
+        with self.store.transaction():
+            row = self.store.waiting(waiting_id)
+            if row is None or row["status"] not in ("ringing", "connected"):
+                raise Refused(f"waiting call {waiting_id} is not ringing an agent")
+            if row["status"] == "connected":
+                return row
+            self.store.update_waiting(waiting_id, "ringing", status="connected", answered_at=now)
+            self.store.set_state(row["agent"], "on_call", now, expect=("ringing",), waiting_id=waiting_id, call_id=row["call_id"])
+            waited = int((now_s - self._call(row).entered) * 1000)
+            self._exit(waiting_id, row["call_id"], row["queue"], row["caller"], "answered", now, agent=row["agent"],
+                       waited_ms=waited, position=0, detail=row["tier"] or "")
+        return {**row, "status": "connected", "answered_at": now}
+
+    def not_answered(self, waiting_id: int, dial_status: str = "NOANSWER") -> None:
+        """The agent did not answer: paused ("no answer"); the caller goes back to the head of the line
+        (``entered_at`` is kept, so the caller keeps their place)."""
+        _, now, _ = self._now()
+        with self.store.transaction():
+            row = self.store.waiting(waiting_id)
+            if row is None or row["status"] != "ringing":
+                return
+            self.store.update_waiting(waiting_id, "ringing", status="waiting", agent=None, tier=None, offered_at=None,
+                                      attempts=row["attempts"] + 1)
+            self.store.set_state(row["agent"], "paused", now, reason=acd.NO_ANSWER_REASON, expect=("ringing",),
+                                 waiting_id=None, call_id=row["call_id"])
+
+    def finished(self, waiting_id: int) -> str | None:
+        """The conversation ended: the agent wraps up for the queue's wrap-up seconds; the row goes."""
+        now_dt, now, _ = self._now()
+        with self.store.transaction():
+            row = self.store.waiting(waiting_id)
+            if row is None:
+                return None
+            agent = row["agent"]
+            if agent and row["status"] in ("connected", "ringing"):
+                queue = self.queues().get(row["queue"])
+                wrap = queue.wrap_up_seconds if queue else 0
+                until = iso(now_dt + timedelta(seconds=wrap))
+                if wrap > 0:
+                    self.store.set_state(agent, "wrap_up", now, expect=("on_call", "ringing"), waiting_id=None,
+                                         call_id=row["call_id"], extra={"wrap_until": until, "idle_since": now})
+                else:
+                    self.store.set_state(agent, "ready", now, expect=("on_call", "ringing"), call_id=row["call_id"],
+                                         extra={"wrap_until": None, "idle_since": now})
+            self.store.delete_waiting(waiting_id)
+        return agent
+
+    def leave(self, waiting_id: int, reason: str, detail: str = "") -> dict | None:
+        """The caller left the queue without an agent (abandoned, timeout, voicemail, callback...): the
+        exit with the wait and the place in line; an agent being rung for them is freed."""
+        if reason not in acd.EXIT_REASONS:
+            raise ValueError(f"unknown exit reason {reason!r}")
+        _, now, now_s = self._now()
+        with self.store.transaction():
+            row = self.store.waiting(waiting_id)
+            if row is None:
+                return None
+            call = self._call(row)
+            line = [self._call(r) for r in self.store.waiting_rows(("waiting", "callback"), row["queue"])]
+            ahead = acd.position(call, line) if row["status"] in ("waiting", "callback") else 0
+            if row["status"] == "ringing" and row["agent"]:
+                self.store.set_state(row["agent"], "ready", now, reason="", expect=("ringing",), call_id=row["call_id"])
+            if reason == "callback":  # keeps the place: the row stays, waiting for the call back
+                self.store.update_waiting(waiting_id, None, status="callback", agent=None, tier=None)
+            else:
+                self.store.delete_waiting(waiting_id)
+            waited = int((now_s - call.entered) * 1000)
+            self._exit(waiting_id, row["call_id"], row["queue"], row["caller"], reason, now,
+                       agent=row["agent"] if row["status"] == "ringing" else None, waited_ms=waited, position=ahead,
+                       detail=detail)
+        return {"waiting_id": waiting_id, "reason": reason, "waited_ms": waited, "position": ahead}
+
+    def set_priority(self, waiting_id: int, priority: int) -> dict:
+        """A supervisor moves a waiting caller up (or down) the line."""
+        if not -1000 <= priority <= 1000:
+            raise UsageError("priority must be from -1000 to 1000")
+        with self.store.transaction():
+            if not self.store.update_waiting(waiting_id, "waiting", priority=priority):
+                raise NotFound(f"no caller {waiting_id} waiting in a queue", "see 'cc queue show'")
+        return self.store.waiting(waiting_id)
+
+    def record(self, call_id: str, agent: str, queue: str, file: str) -> int:
+        _, now, _ = self._now()
+        return self.store.add_recording(call_id, agent, queue, file, now)
+
+    def survey(self, call_id: str, agent: str, queue: str, score: int) -> int:
+        if not 1 <= score <= 5:
+            raise UsageError("a survey score is 1 to 5")
+        _, now, _ = self._now()
+        return self.store.add_survey(call_id, agent, queue, score, now)
+
+    def exits(self, call_id: str | None = None, queue: str | None = None, limit: int = 100) -> list[dict]:
+        return self.store.exits(call_id, queue, limit)

@@ -1,0 +1,252 @@
+"""SQLite side of the ACD: agents and their skills and events, queue definitions, waiting calls, exits,
+recordings and surveys.
+
+On the raw ``sqlite3`` connection (like ``cc.store.calls``): the AGI server holds many callers, each
+thread with its own connection, and the classic-AGI process must not import sqlite-utils. Single
+statements autocommit (WAL + busy timeout); read-then-write goes through ``transaction()`` (BEGIN
+IMMEDIATE). The claim of an agent for a call is two conditional UPDATEs in one such transaction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Iterator
+from typing import Any
+
+
+class AcdStore:
+    def __init__(self, db: Any) -> None:
+        self.conn: sqlite3.Connection = getattr(db, "conn", db)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        conn = self.conn
+        if conn.in_transaction:
+            yield
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        else:
+            conn.execute("COMMIT")
+
+    def _rows(self, sql: str, params: tuple | dict = ()) -> list[dict]:
+        cur = self.conn.execute(sql, params)
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row)) for row in cur.fetchall()]
+
+    def _one(self, sql: str, params: tuple | dict = ()) -> dict | None:
+        found = self._rows(sql, params)
+        return found[0] if found else None
+
+    # -- users -----------------------------------------------------------------------------------------
+
+    def user(self, name: str) -> dict | None:
+        return self._one("SELECT name, display_name, role, disabled FROM users WHERE name = ?", (name,))
+
+    # -- agents ----------------------------------------------------------------------------------------
+
+    def upsert_agent(self, user: str, dial: str, group: str, skills: dict[str, int], now: str) -> None:
+        self.conn.execute(
+            "INSERT INTO acd_agents (user, dial, grp, state_since, updated_at) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT(user) DO UPDATE SET dial = excluded.dial, grp = excluded.grp, updated_at = excluded.updated_at",
+            (user, dial, group, now, now),
+        )
+        self.conn.execute("DELETE FROM acd_agent_skills WHERE user = ?", (user,))
+        self.conn.executemany(
+            "INSERT INTO acd_agent_skills (user, service, level) VALUES (?, ?, ?)",
+            [(user, service, level) for service, level in skills.items()],
+        )
+
+    def _with_skills(self, agents: list[dict]) -> list[dict]:
+        if not agents:
+            return agents
+        skills: dict[str, dict[str, int]] = {}
+        for user, service, level in self.conn.execute("SELECT user, service, level FROM acd_agent_skills"):
+            skills.setdefault(user, {})[service] = level
+        for agent in agents:
+            agent["skills"] = skills.get(agent["user"], {})
+        return agents
+
+    def agent(self, user: str) -> dict | None:
+        found = self._with_skills(self._rows("SELECT * FROM acd_agents WHERE user = ?", (user,)))
+        return found[0] if found else None
+
+    def agents(self, states: tuple[str, ...] | None = None) -> list[dict]:
+        if states:
+            marks = ",".join("?" * len(states))
+            return self._with_skills(self._rows(f"SELECT * FROM acd_agents WHERE state IN ({marks}) ORDER BY user", states))
+        return self._with_skills(self._rows("SELECT * FROM acd_agents ORDER BY user"))
+
+    def set_state(
+        self, user: str, state: str, now: str, *, reason: str = "", expect: tuple[str, ...] | None = None,
+        waiting_id: int | None = None, call_id: str = "", extra: dict | None = None,
+    ) -> bool:
+        """Move an agent to ``state`` (only from one of ``expect`` when given) and log the event."""
+        sets = {"state": state, "reason": reason, "state_since": now, "updated_at": now, "waiting_id": waiting_id}
+        sets.update(extra or {})
+        sql = "UPDATE acd_agents SET " + ", ".join(f"{k} = :{k}" for k in sets) + " WHERE user = :_user"
+        params = {**sets, "_user": user}
+        if expect:
+            sql += " AND state IN (" + ",".join(f":_s{i}" for i in range(len(expect))) + ")"
+            params.update({f"_s{i}": s for i, s in enumerate(expect)})
+        if self.conn.execute(sql, params).rowcount != 1:
+            return False
+        self.conn.execute(
+            "INSERT INTO acd_agent_events (user, at, state, reason, waiting_id, call_id) VALUES (?, ?, ?, ?, ?, ?)",
+            (user, now, state, reason, waiting_id, call_id),
+        )
+        return True
+
+    def heartbeat(self, user: str, now: str) -> bool:
+        return self.conn.execute("UPDATE acd_agents SET heartbeat_at = ? WHERE user = ?", (now, user)).rowcount == 1
+
+    def due_wrap_ups(self, now: str) -> list[str]:
+        return [r[0] for r in self.conn.execute(
+            "SELECT user FROM acd_agents WHERE state = 'wrap_up' AND wrap_until <= ?", (now,))]
+
+    def agent_events(self, user: str, limit: int = 50) -> list[dict]:
+        return self._rows("SELECT * FROM acd_agent_events WHERE user = ? ORDER BY id DESC LIMIT ?", (user, limit))
+
+    # -- queues ----------------------------------------------------------------------------------------
+
+    def save_queues(self, definitions: dict[str, str], source: str, now: str, replace: bool) -> None:
+        if replace:
+            self.conn.execute("DELETE FROM acd_queues")
+        self.conn.executemany(
+            "INSERT INTO acd_queues (name, definition, source, loaded_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT(name) DO UPDATE SET definition = excluded.definition, source = excluded.source,"
+            " loaded_at = excluded.loaded_at",
+            [(name, text, source, now) for name, text in definitions.items()],
+        )
+
+    def queue_rows(self) -> list[dict]:
+        return self._rows("SELECT * FROM acd_queues ORDER BY name")
+
+    def queues_version(self) -> tuple:
+        return tuple(self.conn.execute("SELECT count(*), max(loaded_at) FROM acd_queues").fetchone())
+
+    # -- waiting calls ---------------------------------------------------------------------------------
+
+    def add_waiting(self, call_id: str, queue: str, caller: str, vip: bool, priority: int, now: str) -> int:
+        cur = self.conn.execute(
+            "INSERT INTO acd_waiting (call_id, queue, caller, vip, priority, entered_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (call_id, queue, caller, int(vip), priority, now),
+        )
+        return int(cur.lastrowid)
+
+    def waiting(self, waiting_id: int) -> dict | None:
+        return self._one("SELECT * FROM acd_waiting WHERE id = ?", (waiting_id,))
+
+    def waiting_rows(self, statuses: tuple[str, ...] = ("waiting",), queue: str | None = None) -> list[dict]:
+        marks = ",".join("?" * len(statuses))
+        sql = f"SELECT * FROM acd_waiting WHERE status IN ({marks})"
+        params: tuple = statuses
+        if queue:
+            sql += " AND queue = ?"
+            params += (queue,)
+        return self._rows(sql + " ORDER BY priority DESC, entered_at, id", params)
+
+    def count_waiting(self, queue: str) -> int:
+        return self.conn.execute("SELECT count(*) FROM acd_waiting WHERE queue = ?", (queue,)).fetchone()[0]
+
+    def anything_to_dispatch(self, now: str) -> bool:
+        """Cheap check before taking the write lock: a waiting call and a ready agent both exist, or a
+        wrap-up has ended."""
+        row = self.conn.execute(
+            "SELECT (EXISTS (SELECT 1 FROM acd_waiting WHERE status = 'waiting')"
+            " AND EXISTS (SELECT 1 FROM acd_agents WHERE state = 'ready'))"
+            " OR EXISTS (SELECT 1 FROM acd_agents WHERE state = 'wrap_up' AND wrap_until <= ?)",
+            (now,),
+        ).fetchone()
+        return bool(row[0])
+
+    def claim(self, waiting_id: int, agent: str, tier: str, now: str) -> bool:
+        """Give ``agent`` the call: two conditional UPDATEs; the caller rolls back if either misses."""
+        took_agent = self.conn.execute(
+            "UPDATE acd_agents SET state = 'ringing', reason = '', state_since = ?, updated_at = ?, waiting_id = ?"
+            " WHERE user = ? AND state = 'ready'",
+            (now, now, waiting_id, agent),
+        ).rowcount
+        if took_agent != 1:
+            return False
+        took_call = self.conn.execute(
+            "UPDATE acd_waiting SET status = 'ringing', agent = ?, tier = ?, offered_at = ? WHERE id = ? AND status = 'waiting'",
+            (agent, tier, now, waiting_id),
+        ).rowcount
+        if took_call != 1:
+            return False
+        self.conn.execute(
+            "INSERT INTO acd_agent_events (user, at, state, reason, waiting_id, call_id)"
+            " SELECT ?, ?, 'ringing', ?, id, call_id FROM acd_waiting WHERE id = ?",
+            (agent, now, tier, waiting_id),
+        )
+        return True
+
+    def update_waiting(self, waiting_id: int, expect: str | None = None, **fields: Any) -> bool:
+        sql = "UPDATE acd_waiting SET " + ", ".join(f"{k} = :{k}" for k in fields) + " WHERE id = :_id"
+        params = {**fields, "_id": waiting_id}
+        if expect:
+            sql += " AND status = :_expect"
+            params["_expect"] = expect
+        return self.conn.execute(sql, params).rowcount == 1
+
+    def delete_waiting(self, waiting_id: int) -> None:
+        self.conn.execute("DELETE FROM acd_waiting WHERE id = ?", (waiting_id,))
+
+    # -- history ---------------------------------------------------------------------------------------
+
+    def add_agent_event(self, user: str, now: str, state: str, reason: str, waiting_id: int | None, call_id: str) -> None:
+        self.conn.execute(
+            "INSERT INTO acd_agent_events (user, at, state, reason, waiting_id, call_id) VALUES (?, ?, ?, ?, ?, ?)",
+            (user, now, state, reason, waiting_id, call_id),
+        )
+
+    def add_exit(self, row: dict) -> int:
+        cur = self.conn.execute(
+            "INSERT INTO acd_exits (waiting_id, call_id, queue, caller, reason, agent, waited_ms, position, at, detail)"
+            " VALUES (:waiting_id, :call_id, :queue, :caller, :reason, :agent, :waited_ms, :position, :at, :detail)",
+            row,
+        )
+        return int(cur.lastrowid)
+
+    def exits(self, call_id: str | None = None, queue: str | None = None, limit: int = 100) -> list[dict]:
+        where, params = [], []
+        if call_id:
+            where.append("call_id = ?")
+            params.append(call_id)
+        if queue:
+            where.append("queue = ?")
+            params.append(queue)
+        sql = "SELECT * FROM acd_exits" + (" WHERE " + " AND ".join(where) if where else "")
+        return self._rows(sql + " ORDER BY id LIMIT ?", (*params, limit))
+
+    def add_recording(self, call_id: str, agent: str, queue: str, file: str, now: str) -> int:
+        cur = self.conn.execute(
+            "INSERT INTO acd_recordings (call_id, agent, queue, file, started_at) VALUES (?, ?, ?, ?, ?)",
+            (call_id, agent, queue, file, now),
+        )
+        return int(cur.lastrowid)
+
+    def recordings(self, call_id: str) -> list[dict]:
+        return self._rows("SELECT * FROM acd_recordings WHERE call_id = ? ORDER BY id", (call_id,))
+
+    def add_survey(self, call_id: str, agent: str, queue: str, score: int, now: str) -> int:
+        cur = self.conn.execute(
+            "INSERT INTO acd_surveys (call_id, agent, queue, score, at) VALUES (?, ?, ?, ?, ?)",
+            (call_id, agent, queue, score, now),
+        )
+        return int(cur.lastrowid)
+
+    def surveys(self, agent: str | None = None) -> list[dict]:
+        if agent:
+            return self._rows("SELECT * FROM acd_surveys WHERE agent = ? ORDER BY id", (agent,))
+        return self._rows("SELECT * FROM acd_surveys ORDER BY id")

@@ -1,0 +1,59 @@
+"""Wiring the ACD: its service over a store on a given connection, and the queue file (the shipped
+default is imported the first time queues are needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from cc.clock import Clock, SystemClock
+from cc.config import Config
+from cc.errors import ConfigError, NotFound
+from cc.services.acd import AcdService, AcdSettings
+from cc.store.acd import AcdStore
+
+DEFAULT_QUEUES = Path(__file__).resolve().parents[1] / "data" / "queues" / "default.yaml"
+
+
+def settings_from_config(config: Config) -> AcdSettings:
+    return AcdSettings(stale_after=config.acd.heartbeat_stale_seconds, locale=config.resolved_locale())
+
+
+def read_queue_file(path: str | Path) -> Any:
+    import yaml
+
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise NotFound(f"queue file {path} not found", "give the path of a YAML queue file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read queue file {path}: {exc}", "save it as UTF-8 text") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}, line {mark.line + 1}" if mark else str(path)
+        raise ConfigError(f"{where}: not valid YAML", "fix the YAML syntax (indentation, colons, quotes)") from None
+
+
+def default_queue_file(config: Config) -> Path:
+    return Path(config.acd.queues) if config.acd.queues else DEFAULT_QUEUES
+
+
+def ensure_queues(service: AcdService, config: Config) -> None:
+    """Import the configured (or shipped) queue file when no queue is stored yet."""
+    if not service.queues():
+        path = default_queue_file(config)
+        service.import_queues(read_queue_file(path), source=str(path))
+
+
+def acd_service(config: Config, db: Any, clock: Clock | None = None, *, load_queues: bool = True) -> AcdService:
+    service = AcdService(AcdStore(db), clock or SystemClock(), settings_from_config(config))
+    if load_queues:
+        ensure_queues(service, config)
+    return service
+
+
+def from_services(services: Any, *, load_queues: bool = True) -> AcdService:
+    return acd_service(services.config, services.db, services.clock, load_queues=load_queues)
