@@ -101,20 +101,36 @@ else
 
   BUILD="$ROOT.build"
   remove_tree "$BUILD"
-  cleanup() { release_mounts "$BUILD" 2>/dev/null || true; }
+  DB_PID=""
+  # Stop debootstrap and everything it started (by process id), then release what it mounted.
+  kill_tree() { local c; for c in $(pgrep -P "$1" 2>/dev/null); do kill_tree "$c"; done; kill -TERM "$1" 2>/dev/null || true; }
+  cleanup() {
+    if [ -n "$DB_PID" ] && kill -0 "$DB_PID" 2>/dev/null; then kill_tree "$DB_PID"; wait "$DB_PID" 2>/dev/null || true; fi
+    release_mounts "$BUILD" 2>/dev/null || true
+  }
   trap cleanup EXIT
   trap 'die "interrupted"' INT TERM
   say "debootstrap sid with $PACKAGES from $MIRROR into $BUILD (about a minute)"
-  if ! debootstrap --variant=minbase --include="$PACKAGES" sid "$BUILD" "$MIRROR" >"$BUILD.log" 2>&1; then
+  debootstrap --variant=minbase --include="$PACKAGES" sid "$BUILD" "$MIRROR" >"$BUILD.log" 2>&1 &
+  DB_PID=$!
+  if ! wait "$DB_PID"; then
+    DB_PID=""
     tail -n 25 "$BUILD.log" >&2 || true
     die "debootstrap failed (full log: $BUILD.log); is $MIRROR reachable?"
   fi
+  DB_PID=""
   release_mounts "$BUILD"
   [ -x "$BUILD/usr/sbin/asterisk" ] || die "debootstrap finished but $BUILD/usr/sbin/asterisk is missing"
   VERSION=$(chroot "$BUILD" /usr/sbin/asterisk -V 2>&1) || die "asterisk does not run in the chroot: $VERSION"
   # Downloaded .deb files are not needed any more (about a third of the size).
   rm -f "$BUILD"/var/cache/apt/archives/*.deb "$BUILD"/var/lib/apt/lists/*_Packages 2>/dev/null || true
   printf '%s\n' "$LAYOUT" >"$BUILD/.cc-provisioned"
+  # An Asterisk of a test run may still use the old tree (run folders are named PID-...): keep it then.
+  for run in "$ROOT"/cc-runs/*/; do
+    pid=$(basename "$run"); pid=${pid%%-*}
+    case "$pid" in ''|*[!0-9]*) continue;; esac
+    if [ -d "/proc/$pid" ]; then die "$ROOT is in use by process $pid (a test run); stop it and run this again"; fi
+  done
   remove_tree "$ROOT"
   mv "$BUILD" "$ROOT"
   rm -f "$BUILD.log"
