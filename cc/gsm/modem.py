@@ -129,6 +129,7 @@ class _Port(SerialComms):
         self.rxThread = threading.Thread(target=self._readLoop, name=f"gsm-rx {self.port}", daemon=True)
         self.rxThread.start()
         seconds, tries = self._cc_probe
+        self.serial.write(b"\x1b")  # leave a "> " SMS prompt that a killed predecessor may have left open
         for attempt in range(tries):
             try:
                 self.write("AT", timeout=seconds, parseError=False)  # type: ignore[call-arg]

@@ -151,10 +151,10 @@ class ModemSimulator:
         self._lock = threading.RLock()
         self._sent_cond = threading.Condition(self._lock)
         self._master: int | None = None
-        self._slave: int | None = None
+        self._client_open = False
         self._pts: str | None = None
         self._wake_r, self._wake_w = os.pipe()
-        self._sched: list[tuple[float, int, Any]] = []
+        self._sched: list[tuple[float, int, Any, bool]] = []
         self._seq = itertools.count()
         self._outbuf = bytearray()
         self._inbuf = bytearray()
@@ -251,8 +251,10 @@ class ModemSimulator:
             master, slave = os.openpty()
             tty.setraw(slave)
             os.set_blocking(master, False)
-            self._master, self._slave = master, slave
             self._pts = os.ttyname(slave)
+            os.close(slave)  # only the client holds the slave: its close is seen as a hang-up (DTR drop)
+            self._master = master
+            self._client_open = False
             tmp = f"{self.link}.{os.getpid()}.tmp"
             try:
                 os.unlink(tmp)
@@ -270,13 +272,13 @@ class ModemSimulator:
 
     def _unplug(self) -> None:
         with self._lock:
-            for fd in (self._master, self._slave):
-                if fd is not None:
-                    try:
-                        os.close(fd)
-                    except OSError:
-                        pass
-            self._master = self._slave = None
+            if self._master is not None:
+                try:
+                    os.close(self._master)
+                except OSError:
+                    pass
+            self._master = None
+            self._client_open = False
             self._sched = [item for item in self._sched if callable(item[2])]
             heapq.heapify(self._sched)
             self.plugged = False
@@ -285,6 +287,32 @@ class ModemSimulator:
             except OSError:
                 pass
 
+    def _hangup(self) -> None:
+        """The host closed the port (DTR dropped): abandon a half-typed SMS and answers nobody will read."""
+        with self._lock:
+            self._client_open = False
+            self._sms_input = None
+            self._inbuf.clear()
+            self._outbuf.clear()
+            self._sched = [item for item in self._sched if not item[3]]
+            heapq.heapify(self._sched)
+            self._busy_until = 0.0
+
+    @property
+    def client_connected(self) -> bool:
+        """Whether a program has the port open (as the simulator last saw it)."""
+        return self._client_open
+
+    def client_rtscts(self) -> bool:
+        """Whether the program on the other side turned RTS/CTS hardware flow control on."""
+        master = self._master
+        if master is None:
+            return False
+        try:
+            return bool(termios.tcgetattr(master)[2] & termios.CRTSCTS)
+        except termios.error:
+            return False
+
     # ------------------------------------------------------------------ scheduling and I/O
     def _wake(self) -> None:
         try:
@@ -292,9 +320,9 @@ class ModemSimulator:
         except OSError:
             pass
 
-    def _at(self, when: float, action: bytes | Callable[[], bytes | None]) -> None:
+    def _at(self, when: float, action: bytes | Callable[[], bytes | None], *, reply: bool = False) -> None:
         with self._lock:
-            heapq.heappush(self._sched, (when, next(self._seq), action))
+            heapq.heappush(self._sched, (when, next(self._seq), action, reply))
         self._wake()
 
     def _emit(self, data: bytes, delay: float = 0.0) -> None:
@@ -310,10 +338,26 @@ class ModemSimulator:
         with self._lock:
             when = max(time.monotonic(), self._busy_until) + delay
             self._busy_until = when
-            self._at(when, body)
+            self._at(when, body, reply=True)
+
+    @staticmethod
+    def _no_client(master: int) -> bool:
+        poller = select.poll()
+        poller.register(master, select.POLLHUP)
+        try:
+            return any(ev & select.POLLHUP for _, ev in poller.poll(0))
+        except OSError:
+            return True
 
     def _io_loop(self) -> None:
         while not self._stopping:
+            master = self._master
+            if master is not None:
+                gone = self._no_client(master)
+                if gone and self._client_open:
+                    self._hangup()
+                elif not gone and not self._client_open:
+                    self._client_open = True
             with self._lock:
                 now = time.monotonic()
                 due: list[Any] = []
@@ -322,13 +366,14 @@ class ModemSimulator:
                 timeout = max(0.0, self._sched[0][0] - now) if self._sched else 0.5
             for action in due:
                 data = action() if callable(action) else action
-                if data and self._master is not None:
+                if data and self._master is not None and self._client_open:
                     self._outbuf += data
             master = self._master
-            rlist = [self._wake_r] + ([master] if master is not None else [])
-            wlist = [master] if master is not None and self._outbuf else []
+            live = master is not None and self._client_open
+            rlist = [self._wake_r] + ([master] if live else [])
+            wlist = [master] if live and self._outbuf else []
             try:
-                readable, writable, _ = select.select(rlist, wlist, [], min(timeout, 0.5))
+                readable, _, _ = select.select(rlist, wlist, [], min(timeout, 0.5 if live else 0.02))
             except (OSError, ValueError):
                 continue
             if self._wake_r in readable:
@@ -336,16 +381,18 @@ class ModemSimulator:
                     os.read(self._wake_r, 4096)
                 except OSError:
                     pass
-            if master is not None and master in readable and master == self._master:
+            if live and master in readable and master == self._master:
                 try:
                     data = os.read(master, 4096)
                 except OSError as exc:
-                    if exc.errno not in (errno.EAGAIN, errno.EIO):
+                    if exc.errno == errno.EIO:
+                        self._hangup()  # the client closed the port
+                    elif exc.errno != errno.EAGAIN:
                         log.warning("pty read failed: %s", exc)
                     data = b""
                 if data:
                     self._feed(data)
-            if master is not None and master == self._master and self._outbuf:
+            if live and master == self._master and self._outbuf:
                 try:
                     n = os.write(master, bytes(self._outbuf))
                     del self._outbuf[:n]
@@ -354,12 +401,7 @@ class ModemSimulator:
                         self._outbuf.clear()
 
     def _client_blocked(self) -> bool:
-        if not self.three_wire or self._slave is None:
-            return False
-        try:
-            return bool(termios.tcgetattr(self._slave)[2] & termios.CRTSCTS)
-        except termios.error:
-            return False
+        return self.three_wire and self.client_rtscts()
 
     def _feed(self, data: bytes) -> None:
         with self._lock:
@@ -380,7 +422,9 @@ class ModemSimulator:
                     elif byte not in (0x0D, 0x0A) or state_text(self._sms_input):
                         self._inbuf.append(byte)
                     continue
-                if byte == 0x0D:
+                if byte == ESC:
+                    self._inbuf.clear()  # nothing to cancel in command mode
+                elif byte == 0x0D:
                     line = bytes(self._inbuf).decode("utf-8", "replace").strip()
                     self._inbuf.clear()
                     if line:
@@ -704,6 +748,8 @@ class ModemSimulator:
                 self._at(t, piece[:half])
                 self._at(t + pause / 4, piece[half:])
                 t += pause
+            with self._lock:  # a modem never puts a command's answer inside an unsolicited result
+                self._busy_until = max(self._busy_until, t)
             return
         self._emit(data)
 

@@ -4,7 +4,6 @@ pty, and contained by our adapter. (tests/gsm/test_library_defects.py shows the 
 from __future__ import annotations
 
 import sqlite3
-import termios
 import threading
 
 import pytest
@@ -130,7 +129,7 @@ def test_report_wait_wakes_only_for_its_own_message(make_sim, make_adapter):
 def test_flow_control_off_by_default_for_3_wire_boards(make_sim, make_adapter):
     sim = make_sim(three_wire=True)  # with RTS/CTS on, nothing reaches this modem
     adapter = make_adapter(sim)
-    assert not termios.tcgetattr(sim._slave)[2] & termios.CRTSCTS
+    assert not sim.client_rtscts()
     adapter.send(PHONE, "3-wire works")
     assert sim.wait_for_sent(1)[0].text == "3-wire works"
 
@@ -138,7 +137,7 @@ def test_flow_control_off_by_default_for_3_wire_boards(make_sim, make_adapter):
 def test_flow_control_on_when_configured(make_sim, make_adapter):
     sim = make_sim()
     make_adapter(sim, rtscts=True)
-    assert termios.tcgetattr(sim._slave)[2] & termios.CRTSCTS
+    assert sim.client_rtscts()
 
 
 def test_reconnect_after_unplug_and_replug(sim, adapter):

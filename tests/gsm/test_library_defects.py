@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import queue
 import sqlite3
-import termios
 import threading
 
 import pytest
@@ -122,7 +121,7 @@ def test_library_forces_hardware_flow_control(sim):
     port.timeout = 0.1
     port.connect()
     try:
-        assert termios.tcgetattr(sim._slave)[2] & termios.CRTSCTS
+        assert sim.client_rtscts()
     finally:
         port.close()
 

@@ -198,3 +198,31 @@ def test_control_socket_missing():
 def test_unknown_personality():
     with pytest.raises(ValueError, match="unknown personality"):
         ModemSimulator("nokia")
+
+
+def test_client_killed_at_the_sms_prompt_leaves_a_usable_modem(sim):
+    t = Terminal(sim.device_path)
+    t.cmd("ATE0")
+    os.write(t.fd, b"AT+CMGS=20\r")
+    t.read_until(b"> ")
+    os.write(t.fd, b"0011000D9168")  # half a PDU, then the program dies
+    t.close()
+    deadline = time.monotonic() + 3
+    while sim.client_connected and time.monotonic() < deadline:  # a restarted program comes back later
+        time.sleep(0.01)
+    assert not sim.client_connected
+    t2 = Terminal(sim.device_path)
+    try:
+        assert "OK" in t2.cmd("AT")  # the hang-up (DTR drop) ended the SMS input
+        assert sim.sent_messages() == []
+    finally:
+        t2.close()
+
+
+def test_escape_cancels_the_sms_prompt(sim, term):
+    os.write(term.fd, b"AT+CMGS=20\r")
+    term.read_until(b"> ")
+    os.write(term.fd, b"0011\x1b")
+    term.read_until(b"OK\r\n")
+    os.write(term.fd, b"\x1bAT\r")  # an ESC in command mode is ignored
+    assert "OK" in term.read_until(b"OK\r\n").decode()
