@@ -100,6 +100,7 @@ class IvrRuntime:
         self.settings = settings
         self.lookup = lookup
         self.trees = trees
+        self.writer: Any = None  # set when call records go through a writer thread (flush/close it)
 
     def now(self) -> str:
         return iso(self.clock.now())
@@ -285,11 +286,11 @@ class _Call:
         fmt = self.rt.settings.record_format
         at = self.rt.now()
         if action.kind == "voicemail":
-            row = self.store.add_voicemail(self.id, self.caller.number, node, action.file, fmt, action.duration_ms, at)
-            self.sticky = ("voicemail", f"voicemail #{row} left at '{node}'")
+            self.store.add_voicemail(self.id, self.caller.number, node, action.file, fmt, action.duration_ms, at)
+            self.sticky = ("voicemail", f"voicemail left at '{node}'")
         elif action.kind == "relay":
-            row = self.store.add_relay(self.id, self.caller.number, action.target, action.file, fmt, action.duration_ms, at)
-            self.sticky = ("relayed", f"voice relay #{row} to {action.target} stored (pending delivery)")
+            self.store.add_relay(self.id, self.caller.number, action.target, action.file, fmt, action.duration_ms, at)
+            self.sticky = ("relayed", f"voice relay to {action.target} stored (pending delivery)")
         elif action.kind == "greeting":
             self.install_greeting(action)
             self.store.add_greeting(self.id, action.target, action.file, self.caller.number, at)

@@ -22,6 +22,7 @@ import re
 import signal
 import socket
 import threading
+import time
 from typing import IO
 
 from asterisk import agi as pyst_agi
@@ -61,15 +62,20 @@ class AGI(pyst_agi.AGI):
         if handle_sighup and threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGHUP, self._handle_sighup)
         self.env: dict[str, str] = {}
+        # Our own time between Asterisk's last line and our next command (the server's added latency).
+        self.gaps: list[tuple[str, float]] = []  # (command, seconds)
+        self._heard_at: float | None = None
         self._set_timeout(DEFAULT_READ_TIMEOUT)
         try:
             self._read_env()
         except UnicodeDecodeError:
             raise ChannelError("AGI environment is not UTF-8 text") from None
+        self._heard_at = time.perf_counter()
 
     def _set_timeout(self, seconds: float | None) -> None:
-        if self.sock is not None:
+        if self.sock is not None and seconds != getattr(self, "_timeout", -1):
             self.sock.settimeout(seconds)
+            self._timeout = seconds
 
     def _readline(self) -> str:
         try:
@@ -115,8 +121,13 @@ class AGI(pyst_agi.AGI):
             raise CallerHungUp("caller hung up")
         self.test_hangup()
         self._set_timeout(timeout)
+        if self._heard_at is not None and len(self.gaps) < 10_000:
+            self.gaps.append((command, time.perf_counter() - self._heard_at))
         self.send_command(command, *args)
-        return self.get_result()
+        try:
+            return self.get_result()
+        finally:
+            self._heard_at = time.perf_counter()
 
     def test_hangup(self) -> None:
         if self._got_sighup:

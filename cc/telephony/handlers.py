@@ -18,7 +18,7 @@ from cc.domain import ivr
 from cc.services.callers import services_lookup, store_lookup
 from cc.services.ivr_calls import CallOutcome, IvrRuntime, RuntimeSettings, TreeSource
 from cc.services.ports import CallerHungUp, ChannelError
-from cc.store.calls import CallStore, connect, has_schema
+from cc.store.calls import CallStore, CallWriter, ConnectionPool, QueuedCallStore, connect, has_schema
 from cc.telephony.agi import AGI, AgiChannel
 
 
@@ -47,14 +47,25 @@ def ensure_schema(db_path: str) -> None:
         open_db(db_path).conn.close()
 
 
-def build_runtime(config: Config, clock: Clock | None = None, services: Any = None, load_tree: bool = True) -> IvrRuntime:
+def build_runtime(
+    config: Config, clock: Clock | None = None, services: Any = None, load_tree: bool = True, queued_writes: bool = False
+) -> IvrRuntime:
     """The IVR runtime for this configuration: a connection per call, the tree from the database (the
-    shipped default is imported on first use), callers classified through the services when given."""
+    shipped default is imported on first use), callers classified through the services when given.
+
+    ``queued_writes`` (the FastAGI server): call records are written by one writer thread
+    (``runtime.writer``; close it after the server stops) instead of by each call's thread."""
     ensure_schema(config.db)
     settings = settings_from_config(config)
     clock = clock or SystemClock()
+    writer = CallWriter(config.db) if queued_writes else None
+    pool = ConnectionPool(config.db) if queued_writes else None
+    if pool is not None:  # open a few ahead: a burst of new calls should not each pay for one
+        pool.warm(16)
 
     def store_factory() -> CallStore:
+        if writer is not None and pool is not None:
+            return QueuedCallStore(pool.take(), writer, pool.give)
         return CallStore(connect(config.db))
 
     def fallback(store: CallStore) -> tuple[int, ivr.Tree]:
@@ -71,7 +82,9 @@ def build_runtime(config: Config, clock: Clock | None = None, services: Any = No
             trees.current(store)
         finally:
             store.close()
-    return IvrRuntime(store_factory, clock, settings, lookup, trees)
+    runtime = IvrRuntime(store_factory, clock, settings, lookup, trees)
+    runtime.writer = writer
+    return runtime
 
 
 def parse_request(env: dict[str, str], default_script: str = "inbound") -> tuple[str, dict[str, str]]:

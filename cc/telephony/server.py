@@ -8,9 +8,12 @@ calls in progress get ``drain_seconds`` to finish.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import socket
 import socketserver
+import sys
 import threading
 import time
 from typing import Any
@@ -41,6 +44,8 @@ class _Handler(socketserver.BaseRequestHandler):
                 server.runtime.fail_early({}, "", f"bad AGI session start: {exc}")
                 return
             handlers.handle(agi, server.runtime, server.config)
+            if server.gap_sink is not None:
+                server.gap_sink.extend(agi.gaps)
         except Exception:  # never let one call take the server down
             log.exception("AGI handler failed")
         finally:
@@ -68,6 +73,7 @@ class FastAgiServer(socketserver.ThreadingTCPServer):
         self.count_lock = threading.Lock()
         self.idle = threading.Event()
         self.idle.set()
+        self.gap_sink: list[tuple[str, float]] | None = None  # set to a list to collect per-command added latency
         super().__init__(address, _Handler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
@@ -85,14 +91,32 @@ class FastAgiServer(socketserver.ThreadingTCPServer):
         return thread
 
     def stop(self, drain_seconds: float = 5.0) -> bool:
-        """Stop accepting, wait up to ``drain_seconds`` for calls in progress; True when all finished."""
+        """Stop accepting, wait up to ``drain_seconds`` for calls in progress (and their records to be
+        written); True when all finished."""
         self.shutdown()
         self.server_close()
-        return self.idle.wait(drain_seconds)
+        finished = self.idle.wait(drain_seconds)
+        writer = getattr(self.runtime, "writer", None)
+        if writer is not None:
+            if finished:
+                writer.close()
+            else:
+                writer.flush(drain_seconds)
+        return finished
+
+
+def command_verb(command: str) -> str:
+    """``STREAM FILE /x/y ""`` -> ``STREAM FILE``."""
+    words = []
+    for word in command.split(" "):
+        if not (word.isalpha() and word.isupper()):
+            break
+        words.append(word)
+    return " ".join(words)
 
 
 def make_server(config: Config, host: str | None = None, port: int | None = None, runtime: Any = None, services: Any = None) -> FastAgiServer:
-    runtime = runtime or handlers.build_runtime(config, services=services)
+    runtime = runtime or handlers.build_runtime(config, services=services, queued_writes=True)
     return FastAgiServer((host or config.agi.host, config.agi.port if port is None else port), runtime, config)
 
 
@@ -100,7 +124,13 @@ def serve(config: Config, host: str | None = None, port: int | None = None, serv
     """Run until SIGTERM or SIGINT (main thread). Returns the number of calls served."""
     import signal
 
+    # Hand the GIL over sooner (default 5 ms): a burst of calls otherwise queues whole intervals
+    # between a reply from Asterisk and our next command.
+    sys.setswitchinterval(0.0005)
     server = make_server(config, host, port, services=services)
+    timings = os.environ.get("CC_AGI_TIMINGS")  # diagnostics: write per-command added latency here on exit
+    if timings:
+        server.gap_sink = []
     stop = threading.Event()
     previous = {}
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -115,5 +145,8 @@ def serve(config: Config, host: str | None = None, port: int | None = None, serv
         server.stop(drain_seconds=5.0)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        if timings and server.gap_sink is not None:
+            with open(timings, "w", encoding="utf-8") as out:
+                json.dump([[command_verb(command), round(gap * 1000, 4)] for command, gap in server.gap_sink], out)
     time.sleep(0)  # let daemon threads observe the closed socket
     return server.total

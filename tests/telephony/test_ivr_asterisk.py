@@ -56,7 +56,7 @@ class IvrSite:
         services.accounts.topup(VIP, 12345)
         services.customers.add(phone=BLACKLISTED, name="骚扰", tags=["blacklist"])
         services.db.conn.close()
-        self.runtime = build_runtime(config)
+        self.runtime = build_runtime(config, queued_writes=True)
         _, tree = self.runtime.trees.current(CallStore(connect(config.db)))
         make_prompts(Path(config.ivr.prompts_dir), list(tree.prompts))
         config.ivr.asterisk_prompts_dir = asterisk.add_sounds(config.ivr.prompts_dir, "cc-ivr-prompts")
