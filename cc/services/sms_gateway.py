@@ -175,9 +175,12 @@ class ModemWorker(threading.Thread):
                         timeouts = 0
             else:
                 wait = min(gw.idle_wait, next_send - now)
-            # 3. heartbeat
+            # 3. heartbeat, and a look at the SIM: a message whose notification was lost (the modem did not
+            #    answer while we read it) is still there and is stored now, once.
             if time.monotonic() - last_health >= cfg.heartbeat_seconds:
                 self._health(sms, port)
+                for stored in port.stored_messages():
+                    self._incoming(sms, port, stored)
                 last_health = time.monotonic()
 
     def _send(self, sms: Any, port: Any, claimed: Any) -> bool:
