@@ -20,10 +20,13 @@ GROUPS: list[tuple[str, str, str]] = [
     ("ivr", "ivr", "The IVR menu tree: validate, show, simulate, import, export, prompts."),
     ("agi", "agi", "The AGI server: serve (FastAGI), run (classic AGI)."),
     ("call", "call", "Call records: list, show."),
+    ("agent", "agent", "ACD agents: set, login, ready, pause, away, logout, heartbeat, list, events."),
+    ("queue", "agent:queue_app", "ACD queues: import, list, show, priority."),
     ("sms", "sms", "SMS: the gateway daemon (serve), send, outbox, inbox, status, retry."),
     ("gsm", "gsm", "GSM modem simulator: simulate, deliver, fault, sent."),
     ("complaint", "complaint", "Complaints: new, list, show, assign, note, escalate, close."),
     ("campaign", "campaign", "Campaigns from cron: add, list, show, preview, run, calls, pause, resume."),
+    ("report", "report", "Reports: orders, sms, complaints, campaigns, calls, custom (table, CSV, JSON, XLSX)."),
 ]
 
 # (command name, module under cc.commands, function name, help) for single commands such as `cc init`.

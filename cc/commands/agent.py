@@ -1,0 +1,174 @@
+"""``cc agent ...`` (agents of the ACD: dial string, skills, group, live state) and ``cc queue ...``
+(queue definitions and the callers waiting in them).
+
+A bare ``cc agent`` prints the help for now; the agent console issue makes it open the console.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from cc.commands import _common
+
+app = typer.Typer(help="Agents: set, login, ready, pause, away, logout, heartbeat, list, events.", no_args_is_help=True)
+queue_app = typer.Typer(help="ACD queues: import, list, show, priority.", no_args_is_help=True)
+
+
+def _acd(ctx: typer.Context):  # noqa: ANN202
+    from cc.telephony.acd_wiring import from_services
+
+    return from_services(_common.services(ctx))
+
+
+def _print_agent(view: dict) -> None:
+    reason = f" ({view['reason']})" if view["reason"] else ""
+    _common.info(f"{view['user']}: {view['state']}{reason}")
+
+
+@app.command("set")
+def set_command(
+    ctx: typer.Context,
+    user: str = typer.Argument(..., help="The staff user (role agent, expert or supervisor)."),
+    dial: str = typer.Option(..., "--dial", help="How to ring the agent: PJSIP/1001, PJSIP/138...@trunk, Local/..."),
+    skill: list[str] = typer.Option(..., "--skill", help="SERVICE:LEVEL (level 1-10); repeat for more skills."),
+    group: str = typer.Option("", "--group", help="The agent's group (team)."),
+    json_out: bool = typer.Option(False, "--json", help="Print the agent as JSON."),
+) -> None:
+    """Make a user an agent, or change an agent's dial string, skills (replaced) and group."""
+    view = _acd(ctx).set_agent(user, dial, skill, group)
+    if json_out:
+        _common.print_json(view)
+    else:
+        skills = ", ".join(f"{k}:{v}" for k, v in view["skills"].items())
+        _common.info(f"agent {view['user']}: dial {view['dial']}, skills {skills}, group {view['group'] or '-'}")
+
+
+def _state_command(name: str, help_text: str):  # noqa: ANN202
+    def command(ctx: typer.Context, user: str = typer.Argument(..., help="The agent (user name).")) -> None:
+        _print_agent(_acd(ctx).change_state(user, name))
+
+    command.__doc__ = help_text
+    return command
+
+
+app.command("login")(_state_command("login", "Log an agent in (ready for calls)."))
+app.command("ready")(_state_command("ready", "Make an agent ready for calls (after a pause, away or wrap-up)."))
+app.command("away")(_state_command("away", "The agent has left the desk for a while (no calls)."))
+app.command("logout")(_state_command("logout", "Log an agent out (offline)."))
+
+
+@app.command("pause")
+def pause_command(
+    ctx: typer.Context,
+    user: str = typer.Argument(..., help="The agent (user name)."),
+    reason: str = typer.Argument(..., help="Reason code: lunch, meeting, training, ..."),
+) -> None:
+    """Pause an agent with a reason code (no calls until ready)."""
+    _print_agent(_acd(ctx).change_state(user, "pause", reason))
+
+
+@app.command("heartbeat")
+def heartbeat_command(ctx: typer.Context, user: str = typer.Argument(..., help="The agent (user name).")) -> None:
+    """Record a heartbeat for an agent (what the agent console does every few seconds)."""
+    _acd(ctx).heartbeat(user)
+
+
+@app.command("list")
+def list_command(ctx: typer.Context, json_out: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
+    """Agents with their live state, time in state, heartbeat, skills and dial string."""
+    agents = _acd(ctx).agents()
+    if json_out:
+        _common.print_json(agents)
+        return
+    rows = []
+    for a in agents:
+        secs = a["seconds_in_state"]
+        rows.append([
+            a["user"], a["state"] + (f" ({a['reason']})" if a["reason"] else ""), f"{secs // 60}:{secs % 60:02d}",
+            "ok" if a["heartbeat_fresh"] else "stale", ", ".join(f"{k}:{v}" for k, v in a["skills"].items()),
+            a["group"], a["dial"],
+        ])
+    _common.print_table(["agent", "state", "in state", "heartbeat", "skills", "group", "dial"], rows)
+
+
+@app.command("events")
+def events_command(
+    ctx: typer.Context,
+    user: str = typer.Argument(..., help="The agent (user name)."),
+    limit: int = typer.Option(50, "--limit", min=1, max=10000, help="At most this many, newest first."),
+    json_out: bool = typer.Option(False, "--json", help="Print as JSON."),
+) -> None:
+    """An agent's state changes, newest first."""
+    events = _acd(ctx).agent_events(user, limit)
+    if json_out:
+        _common.print_json(events)
+        return
+    _common.print_table(["at", "state", "reason", "call"], [[e["at"][:19].replace("T", " "), e["state"], e["reason"], e["call_id"]] for e in events])
+
+
+# --- queues ----------------------------------------------------------------------------------------
+
+
+@queue_app.command("import")
+def queue_import(
+    ctx: typer.Context,
+    file: str = typer.Argument(..., help="YAML queue file (see cc/data/queues/default.yaml)."),
+    merge: bool = typer.Option(False, "--merge", help="Keep queues the file does not name (default: replace all)."),
+) -> None:
+    """Check and load queue definitions; all or nothing."""
+    from cc.telephony.acd_wiring import read_queue_file
+
+    acd = _acd(ctx)
+    loaded = acd.import_queues(read_queue_file(file), source=file, replace=not merge)
+    _common.info(f"loaded {len(loaded)} queue(s): {', '.join(q.name for q in loaded)}")
+
+
+@queue_app.command("list")
+def queue_list(ctx: typer.Context, json_out: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
+    """The queues: service, strategy, timings, and how many callers are in each."""
+    status = _acd(ctx).queue_status()
+    if json_out:
+        _common.print_json([{**s["queue"], "callers": len(s["callers"])} for s in status])
+        return
+    rows = []
+    for s in status:
+        q = s["queue"]
+        over = q["overflow"]
+        rows.append([
+            q["name"], q["label"], q["service"], q["strategy"], q["ring_seconds"], q["wrap_up_seconds"],
+            f"{over['after_seconds']}s -> {','.join(over['backup_skills']) or '-'}",
+            f"{over['max_wait_seconds']}s -> {over['then']}" if over["max_wait_seconds"] else "-",
+            q["no_agents"], "yes" if q["recording"] else "", "yes" if q["survey"] else "", len(s["callers"]),
+        ])
+    _common.print_table(["queue", "label", "skill", "strategy", "ring", "wrap-up", "overflow", "max wait",
+                         "no agents", "record", "survey", "callers"], rows)
+
+
+@queue_app.command("show")
+def queue_show(
+    ctx: typer.Context,
+    name: str = typer.Argument(None, help="One queue (default: all)."),
+    json_out: bool = typer.Option(False, "--json", help="Print as JSON."),
+) -> None:
+    """The callers in a queue, in the order they will be served."""
+    status = _acd(ctx).queue_status(name)
+    if json_out:
+        _common.print_json(status if name is None else status[0])
+        return
+    for s in status:
+        rows = [[c["waiting_id"], c["caller"], ("VIP " if c["vip"] else "") + str(c["priority"]), c["status"],
+                 "" if c["ahead"] is None else c["ahead"], f"{c['waited_seconds']:.0f}s", c["agent"] or "", c["call_id"]]
+                for c in s["callers"]]
+        _common.print_table(["id", "caller", "priority", "status", "ahead", "waited", "agent", "call"], rows,
+                            title=f"{s['queue']['name']} {s['queue']['label']}".strip())
+
+
+@queue_app.command("priority")
+def queue_priority(
+    ctx: typer.Context,
+    waiting_id: int = typer.Argument(..., help="The waiting caller's id (see cc queue show)."),
+    priority: int = typer.Argument(..., help="New priority: higher is served first (VIP callers enter at 10)."),
+) -> None:
+    """Move a waiting caller up or down the line (supervisor)."""
+    row = _acd(ctx).set_priority(waiting_id, priority)
+    _common.info(f"caller {row['id']} in {row['queue']} now has priority {row['priority']}")
