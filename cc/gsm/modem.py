@@ -264,6 +264,7 @@ class _CcGsmModem(GsmModem, _Port):
 
 
 _STOP = object()
+_READ_RETRIES = 3  # a newly announced message the modem did not answer for is read again this often
 
 
 class GsmModemAdapter:
@@ -284,6 +285,9 @@ class GsmModemAdapter:
         self._reports: dict[tuple[int, str], StatusReport] = {}
         self._report_cond = threading.Condition()
         self._concat_ref = random.randint(0, 255)
+        self._ref_lock = threading.Lock()
+        self.read_timeout = 5.0  # seconds for AT+CMGR of a newly announced message
+        self.retry_delay = 2.0  # first retry of an unanswered read; then 2x, 3x
         self._read_mem = "SM"
         self._down_reported = False
         self.imei: str | None = None
@@ -392,6 +396,7 @@ class GsmModemAdapter:
 
     # ------------------------------------------------------------------ worker
     def _work(self, modem: _CcGsmModem, notes: queue.Queue[Any]) -> None:
+        retries: list[tuple[float, int, tuple]] = []  # (due, attempt, note) for reads the modem did not answer
         while True:
             try:
                 item = notes.get(timeout=0.25)
@@ -399,15 +404,24 @@ class GsmModemAdapter:
                 item = None
             if item is _STOP:
                 return
-            if item is not None:
+            now = time.monotonic()
+            due = [r for r in retries if r[0] <= now]
+            retries = [r for r in retries if r[0] > now]
+            work = [(0, item)] if item is not None else []
+            work += [(attempt, note) for _, attempt, note in due]
+            for attempt, note in work:
                 try:
-                    self._handle(modem, item)
+                    self._handle(modem, note)
                 except TimeoutException:
-                    self.log.warning("modem %s did not answer while handling %s; it stays on the SIM for the next start", self.name, item[0])
+                    if attempt < _READ_RETRIES and note[0] in ("cmti", "cdsi"):
+                        retries.append((time.monotonic() + self.retry_delay * (attempt + 1), attempt + 1, note))
+                        self.log.warning("modem %s did not answer reading %s %s/%s; trying again", self.name, *note)
+                    else:
+                        self.log.warning("modem %s did not answer while handling %s; it stays on the SIM for the next start", self.name, note[0])
                 except (serial.SerialException, OSError) as exc:
                     self._report_down(exc)
                 except Exception:  # noqa: BLE001 - one bad notification must not stop the worker
-                    self.log.exception("could not handle %r", item)
+                    self.log.exception("could not handle %r", note)
             for sms in self._reassembler.expire():
                 self.log.warning("multipart SMS from %s: only %d of %d parts arrived in time", sms.sender, sms.parts, sms.parts_expected)
                 self._events.put(sms)
@@ -526,7 +540,7 @@ class GsmModemAdapter:
         with modem._txLock, self._pdu_mode(modem):
             self._select_mem(modem, mem)
             try:
-                lines = modem.write(f"AT+CMGR={index}")
+                lines = modem.write(f"AT+CMGR={index}", timeout=self.read_timeout)
             except CmsError as exc:
                 self.log.warning("cannot read message %s/%d: %s", mem, index, exc)
                 return None
@@ -632,8 +646,9 @@ class GsmModemAdapter:
             if modem._smsTextMode and _fits_text_mode(text):
                 sent.append(self._send_text_mode(modem, phone, text, status_report, timeout))
             else:
-                self._concat_ref = (self._concat_ref + 1) % 256
-                parts = pdus.encode_submit(phone, text, status_report=status_report, concat_ref=self._concat_ref)
+                with self._ref_lock:
+                    self._concat_ref = concat_ref = (self._concat_ref + 1) % 256
+                parts = pdus.encode_submit(phone, text, status_report=status_report, concat_ref=concat_ref)
                 with modem._txLock, self._pdu_mode(modem):
                     for part in parts:
                         ref = self._cmgs(modem, f"AT+CMGS={part.tpdu_length}", part.hex, timeout)

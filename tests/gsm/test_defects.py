@@ -207,3 +207,12 @@ def test_personalities_full_round_trip(make_sim, make_adapter, personality):
     assert [m for m in sim.stored() if m["kind"] == "deliver"] == []
     if personality in ("wavecom", "quectel"):
         assert adapter.skipped_setup  # the rejected optional set-up command was skipped, not fatal
+
+
+def test_unanswered_read_of_a_new_message_is_retried(sim, adapter, caplog):
+    caplog.set_level("WARNING")
+    adapter.read_timeout, adapter.retry_delay = 0.3, 0.2
+    sim.fault("silence", seconds=0.4)  # the +CMTI comes, the AT+CMGR that follows gets no answer
+    sim.deliver(CUSTOMER, "Y after a hiccup")
+    assert next_event(adapter.events(), IncomingSms, timeout=5).text == "Y after a hiccup"
+    assert "trying again" in caplog.text
