@@ -94,6 +94,7 @@ _TEXT = {
     "no_answer": ("no answer on {device}", "check the cable and baud rate (gsm.modems[].baudrate); a 3-wire board needs rtscts: false"),
     "cannot_open": ("cannot open {device}: {error}", "check that the modem is plugged in and the device path (ls -l /dev/ttyUSB* /dev/serial/by-id/)"),
     "setup_refused": ("the modem on {device} refused {command}", "check the SIM and the modem; see the log for the set-up dialogue"),
+    "odd_answer": ("the modem on {device} gave an unexpected answer during set-up ({error})", "check that {device} is a GSM modem and the baud rate is right"),
     "not_connected": ("the modem on {device} is not connected", "it is reconnecting; the message stays queued"),
     "send_timeout": ("no answer from the modem on {device} while sending", "the modem may be busy or hung; it will be reset after repeated timeouts"),
     "send_refused": ("the network refused the SMS to {phone} (+CMS ERROR: {code})", "{advice}"),
@@ -369,6 +370,8 @@ class GsmModemAdapter:
             return Unreachable(_TEXT["cannot_open"][0].format(error=exc, **f), _TEXT["cannot_open"][1])
         if isinstance(exc, CommandError):
             return Unreachable(_TEXT["setup_refused"][0].format(command=exc.command or exc, **f), _TEXT["setup_refused"][1])
+        if isinstance(exc, Exception):  # the library tripped over an odd answer
+            return Unreachable(_TEXT["odd_answer"][0].format(error=f"{type(exc).__name__}: {exc}", **f), _TEXT["odd_answer"][1])
         return exc
 
     def close(self) -> None:

@@ -906,7 +906,19 @@ class ModemSimulator:
                 self._sent_cond.wait(left)
 
     def fault(self, kind: str, **args: Any) -> None:
-        """Inject a fault; see the module docstring for the kinds and FAULT_KINDS."""
+        """Inject a fault (also ``{"cmd": "fault", "kind": ..., <args>}`` on the control socket).
+
+        ``silence`` [seconds]: commands get no answer (until ``clear`` when no seconds given).
+        ``error`` [command, count]: the next ``count`` commands (starting with ``command``) answer ERROR.
+        ``cms_error`` [code=500, count, command="AT+CMGS"]: ... answer ``+CMS ERROR: code`` (for AT+CMGS,
+        after the PDU was typed). ``garbage`` [lines]: junk lines now. ``bad_byte``: a line with a
+        non-UTF-8 byte now. ``split`` [count, pause=0.3]: the next ``count`` notifications arrive in pieces,
+        ``pause`` seconds apart (a ``+CDS`` header and its PDU in separate reads). ``burst`` [count, sender,
+        text]: ``count`` SMS announced back to back. ``slow_send`` [seconds=3, count]: the next sends take
+        that much longer. ``unplug`` [replug_after]: the port disappears (the symlink too); ``replug``: a new
+        pty behind the same path. ``no_network`` [on=True]: not registered, sends fail with +CMS ERROR: 331.
+        ``clear``: end every fault.
+        """
         kind = kind.replace("-", "_")
         count = int(args.get("count", 1))
         match = args.get("command") or args.get("match")
