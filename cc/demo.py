@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import timedelta
 from pathlib import Path
 
 from cc.clock import FrozenClock
@@ -51,17 +51,38 @@ class DemoResult:
     sms_sent: int = 0
 
 
-def run_demo(db_path: Path, *, orders: int = 24, seed: int = 116114, say=None) -> DemoResult:  # noqa: ANN001
+def run_demo(db_path: Path, *, orders: int = 24, seed: int = 116114, say=None, sms_delay: float = 0.0) -> DemoResult:  # noqa: ANN001
+    """Seed the demo center and play a morning of orders. Confirmation SMS go out through the real SMS
+    gateway and adapter to the built-in modem simulator, whose simulated customers reply."""
     from cc.services.container import build_services
 
     say = say or (lambda text: None)
     rng = random.Random(seed)
     config = Config(db=str(db_path))
     config.dairy.drop_dir = str(db_path.parent / f"{db_path.stem}-dairy")
-    clock = FrozenClock(datetime.now(timezone.utc).replace(microsecond=0))
-    services = build_services(config, clock=clock, rng=rng)
+    services = build_services(config, rng=rng)
     result = DemoResult(db=str(db_path), dairy_dir=config.dairy.drop_dir)
+    phones = _seed(services, rng, result, say)
 
+    say("启动短信网关和模拟短信猫 / starting the SMS gateway on the modem simulator")
+    with _SmsLine(config, delay=sms_delay) as line:
+        say(f"  modem on {line.simulator.device_path}")
+        entered = _enter_orders(config, services, rng, phones, orders, result, say)
+        say("客户回复短信 / customers reply by SMS")
+        line.answer(services, entered, rng, say)
+    result.sms_sent = line.sent_count
+
+    now = services.clock.now()
+    later = build_services(config, db=services.db, clock=FrozenClock(now + timedelta(minutes=config.orders.confirmation_timeout_minutes + 1)))
+    expired = later.orders.expire_due()
+    say(f"  {len(expired)} order(s) expired without a reply (clock fast-forwarded past the confirmation window)")
+
+    _deliver_and_refund(config, services, rng, say)
+    _summarise(config, services, result)
+    return result
+
+
+def _seed(services, rng: random.Random, result: DemoResult, say) -> list[str]:  # noqa: ANN001
     say("建立演示数据 / seeding the demo center")
     for name, role, display in STAFF:
         services.users.add(name, role=role, password=DEMO_PASSWORD, display_name=display)
@@ -77,44 +98,115 @@ def run_demo(db_path: Path, *, orders: int = 24, seed: int = 116114, say=None) -
         name = SURNAMES[i % len(SURNAMES)] + GIVEN[rng.randrange(len(GIVEN))]
         services.customers.add(phone=phone, name=name, address=f"北京市{district}{rng.choice(STREETS)}{rng.randint(1, 300)}号",
                                zone=zone, tags=tags)
-        services.accounts.topup(phone, rng.choice([5000, 20000, 50000, 100000]), key=f"demo-{i}", note="开户充值")
+        services.accounts.topup(phone, rng.choice([5000, 50000, 100000, 200000, 300000]), key=f"demo-{i}", note="开户充值")
         phones.append(phone)
     result.customers = len(phones)
+    return phones
+
+
+def _enter_orders(config: Config, services, rng: random.Random, phones: list[str], orders: int,  # noqa: ANN001
+                  result: DemoResult, say) -> list:  # noqa: ANN001
+    from cc.services.container import build_services
 
     say(f"坐席录入 {orders} 个订单 / agents key in {orders} orders")
-    agents = [build_services(config, db=services.db, clock=clock, rng=rng, acting_user=a, dairy_link=None)
-              for a in ("lina", "zhangwei")]
+    agents = [build_services(config, db=services.db, rng=rng, acting_user=a) for a in ("lina", "zhangwei")]
     entered = []
     for n in range(orders):
-        desk = agents[n % 2]
         phone = rng.choice(phones)
         items = [(sku, rng.randint(1, 2)) for sku, *_ in rng.sample(PRODUCTS, rng.choice([1, 1, 2]))]
-        deliveries = rng.choice([1, 7, 14, 30])
         try:
-            order = desk.orders.new(phone=phone, items=items, deliveries=deliveries, frequency=rng.choice(["daily", "daily", "weekly"]))
+            order = agents[n % 2].orders.new(phone=phone, items=items, deliveries=rng.choice([1, 7, 14, 30]),
+                                             frequency=rng.choice(["daily", "daily", "weekly"]))
             entered.append(order)
             say(f"  {order.code} {order.customer_name} {', '.join(f'{l.name}x{l.quantity}' for l in order.lines)} "
                 f"x{order.deliveries} ¥{order.total_fen / 100:.2f}")
         except CcError as exc:
             result.refused_entries.append(f"{phone}: {exc.message}")
             say(f"  refused: {exc.message}")
-        clock.advance(seconds=rng.randint(20, 90))
+    return entered
 
-    say("客户回复 / customers answer")
-    answers = rng.choices(["Y", "N", None], weights=[75, 12, 13], k=len(entered))
-    for order, answer in zip(entered, answers):
-        try:
-            if answer == "Y":
-                services.orders.confirm(order.code, actor=f"customer:{order.phone}", via="demo reply")
-            elif answer == "N":
-                services.orders.reject(order.code, actor=f"customer:{order.phone}", via="demo reply")
-        except CcError as exc:
-            say(f"  {order.code}: {exc.message}")
-    clock.advance(minutes=config.orders.confirmation_timeout_minutes + 1)
-    expired = services.orders.expire_due()
-    say(f"  {len(expired)} order(s) expired without a reply")
+
+class _SmsLine:
+    """The built-in modem simulator with the real SMS gateway (adapter, worker threads) in front of it."""
+
+    def __init__(self, config: Config, *, delay: float) -> None:
+        from cc.config import ModemConfig
+        from cc.gsm.modem import GsmModemAdapter
+        from cc.gsm.simulator import ModemSimulator
+        from cc.services.container import build_services
+        from cc.services.sms_gateway import SmsGateway
+
+        self.config = config
+        self.simulator = ModemSimulator("huawei", delay=delay)
+        self.gateway = SmsGateway(
+            config, modems=[ModemConfig(device="", name="demo-modem")],
+            make_sms=lambda: build_services(config).sms,
+            make_port=lambda modem: GsmModemAdapter(
+                ModemConfig(device=self.simulator.device_path, name=modem.name),
+                multipart_timeout=config.sms.multipart_timeout_seconds),
+            idle_wait=0.05,
+        )
+        self.sent_count = 0
+
+    def __enter__(self) -> _SmsLine:
+        self.simulator.start()
+        self.gateway.start()
+        if not self.gateway.wait_connected(20):
+            self.__exit__(None, None, None)
+            from cc.errors import Unreachable
+
+            raise Unreachable("the demo's SMS gateway did not connect to the modem simulator", "run 'cc gsm simulate' to check the simulator")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.sent_count = len(self.simulator.sent_messages())
+        self.gateway.stop()
+        self.gateway.join(15)
+        self.simulator.stop()
+
+    def answer(self, services, entered: list, rng: random.Random, say) -> None:  # noqa: ANN001
+        """Wait for each confirmation SMS, then reply as the customer would: most yes, some no, some never."""
+        import time
+
+        from cc.phone import display_phone
+
+        deadline = time.monotonic() + 60
+        pending = {o.code: o for o in entered}
+        replies = 0
+        while pending and time.monotonic() < deadline:
+            sent = self.simulator.sent_messages()
+            by_phone: dict[str, list] = {}
+            for order in services.orders.list(statuses=["awaiting_confirmation"], limit=0):
+                by_phone.setdefault(display_phone(order.phone), []).append(order)
+            for message in sent:
+                number = message.to.lstrip("+").removeprefix("86")
+                for order in [o for o in by_phone.get(number, []) if o.code in pending and o.code in message.text]:
+                    del pending[order.code]
+                    say(f"  → {number}: {message.text}")
+                    answer = rng.choices(["Y", "是", "N", None], weights=[60, 15, 12, 13])[0]
+                    if answer is None:
+                        say(f"  ← {number}: (no reply)")
+                        continue
+                    # With several orders waiting, customers quote the code, as the gateway's question asks.
+                    text = f"{answer} {order.code}" if len(by_phone[number]) > 1 else answer
+                    say(f"  ← {number}: {text}")
+                    self.simulator.deliver(number, text)
+                    replies += 1
+            if pending:
+                time.sleep(0.05)  # polling the simulator's record of sent messages; bounded by the deadline
+        # Replies are handled by the gateway's worker: wait (bounded) until each answered order has moved.
+        answered_deadline = time.monotonic() + 30
+        while time.monotonic() < answered_deadline:
+            if sum(1 for row in services.sms.inbox(limit=10_000) if row["status"] == "handled") >= replies:
+                break
+            time.sleep(0.05)
+
+
+def _deliver_and_refund(config: Config, services, rng: random.Random, say) -> None:  # noqa: ANN001
+    from cc.services.container import build_services
 
     say("牛奶厂配送 / the dairy delivers")
+    services.dairy.deliver_due()
     delivered_days: list[tuple[int, dict]] = []
     line = 2
     for order in services.orders.list(statuses=["sent_to_dairy"], limit=0):
@@ -123,25 +215,23 @@ def run_demo(db_path: Path, *, orders: int = 24, seed: int = 116114, say=None) -
             line += 1
     imported = services.orders.record_deliveries(delivered_days)
     say(f"  {imported.recorded} deliveries recorded, {len(imported.completed)} order(s) completed")
-
-    supervisor = build_services(config, db=services.db, clock=clock, rng=rng, acting_user="wangfang")
+    supervisor = build_services(config, db=services.db, rng=rng, acting_user="wangfang")
     refundable = services.orders.list(statuses=["in_delivery", "sent_to_dairy"], limit=0)
     if refundable:
         refunded = supervisor.orders.refund(refundable[-1].code, reason="客户搬家，退未配送部分")
         say(f"  supervisor refunded {refunded.code}: ¥{refunded.refunded_fen / 100:.2f}")
 
+
+def _summarise(config: Config, services, result: DemoResult) -> None:  # noqa: ANN001
     for order in services.orders.list(limit=0):
         result.orders_by_status[order.status] += 1
-        if order.status in ("charged", "sent_to_dairy", "in_delivery", "completed", "cancelled"):
-            result.refunded_fen += order.refunded_fen
+        result.refunded_fen += order.refunded_fen
     result.revenue_fen = -sum(e["amount_fen"] for e in _all_ledger(services) if e["kind"] == "charge")
-    result.dairy_files = len(list(Path(config.dairy.drop_dir).glob("*.json"))) if Path(config.dairy.drop_dir).exists() else 0
+    drop = Path(config.dairy.drop_dir)
+    result.dairy_files = len(list(drop.glob("*.json"))) if drop.exists() else 0
     result.ledger_consistent = all(
         services.store.ledger_sum(c.id) == c.balance_fen for c in services.customers.search(limit=1000)
     )
-    if services.sms is not None:
-        result.sms_sent = len(services.sms.outbox(limit=10_000))
-    return result
 
 
 def order_days(order) -> list[str]:  # noqa: ANN001

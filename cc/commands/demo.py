@@ -45,7 +45,7 @@ def _summary_plain(result) -> None:  # noqa: ANN001
         print(f"orders {status}: {count}")
     print(f"entries refused: {len(result.refused_entries)}")
     print(f"charged: {result.revenue_fen / 100:.2f} yuan, refunded: {result.refunded_fen / 100:.2f} yuan")
-    print(f"confirmation SMS queued: {result.sms_sent}")
+    print(f"SMS sent through the modem simulator: {result.sms_sent}")
     print(f"ledger matches balances: {'yes' if result.ledger_consistent else 'NO'}")
 
 
