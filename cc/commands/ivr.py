@@ -44,10 +44,13 @@ def validate_command(
             sys.stdout.write(f"{file}: {p}\n")
         if not problems:
             sys.stdout.write(f"{file}: OK\n")
-        elif prompts_dir is not None and any("no sound file" in p.message for p in problems):
-            _common.info("Hint: 'cc ivr prompts build' makes the missing prompt files from their text")
     if problems:
-        raise typer.Exit(2)
+        from cc.errors import UsageError
+
+        hint = "fix the nodes named above"
+        if prompts_dir is not None and any("no sound file" in p.message for p in problems):
+            hint = "'cc ivr prompts build' makes the missing prompt files from their text"
+        raise UsageError(f"{file}: {len(problems)} problem(s)", hint)
 
 
 @app.command("show")
