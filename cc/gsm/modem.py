@@ -723,13 +723,12 @@ class GsmModemAdapter:
         return ModemHealth(signal=signal, registered=registered, operator=operator, imei=self.imei, model=self.model)
 
 
-def _fits_text_mode(text: str) -> bool:
-    try:
-        from gsmmodem.pdu import encodeGsm7
+_TEXT_MODE_SAFE = re.compile(r"^[A-Za-z0-9 .,:;!?'\"()+\-*/=%&#<>\n]*$")  # same bytes in ASCII and the GSM alphabet
 
-        return len(encodeGsm7(text)) <= 160 and "\r" not in text and CTRLZ not in text and ESC not in text
-    except ValueError:
-        return False
+
+def _fits_text_mode(text: str) -> bool:
+    """Text mode only for short plain-ASCII texts; anything else goes as a PDU (exact, any alphabet)."""
+    return len(text) <= 160 and bool(_TEXT_MODE_SAFE.match(text))
 
 
 def _maybe_ucs2_hex(body: str) -> str:

@@ -86,8 +86,13 @@ def test_text_mode_option(make_sim, make_adapter):
     adapter = make_adapter(sim, mode="text")
     adapter.send("+8613800138000", "short text", status_report=False)
     adapter.send("+8613800138000", "中文走PDU")
-    sent = sim.wait_for_sent(2)
-    assert [(m.text, m.mode, m.status_report) for m in sent] == [("short text", "text", False), ("中文走PDU", "pdu", True)]
+    adapter.send("+8613800138000", "price: 5£ [ok]")  # GSM-7, but not the same bytes as ASCII: PDU
+    sent = sim.wait_for_sent(3)
+    assert [(m.text, m.mode, m.status_report) for m in sent] == [
+        ("short text", "text", False),
+        ("中文走PDU", "pdu", True),
+        ("price: 5£ [ok]", "pdu", True),
+    ]
     sim.deliver("+8613900139000", "好的")
     assert next_event(adapter.events(), IncomingSms).text == "好的"
     assert sim.text_mode  # back in text mode after the PDU-mode read
@@ -116,13 +121,16 @@ def test_missing_device_is_unreachable(tmp_path):
     assert "cannot open" in err.value.message and err.value.hint
 
 
-def test_silent_modem_is_unreachable_with_hint(sim, make_adapter):
+def test_silent_modem_is_unreachable_with_hint(sim, make_adapter, monkeypatch):
+    from cc.gsm.modem import _Port
+
+    monkeypatch.setattr(_Port, "_cc_probe", (0.4, 2))
     sim.fault("silence")
     adapter = make_adapter(sim, connect=False)
     started = time.monotonic()
     with pytest.raises(Unreachable) as err:
         adapter.connect()
-    assert time.monotonic() - started < 6  # a short "AT" probe, not the library's long set-up timeouts
+    assert time.monotonic() - started < 3  # a short "AT" probe, not the library's long set-up timeouts
     assert err.value.message == f"no answer on {sim.device_path}"
     assert "cable and baud rate" in err.value.hint
     sim.fault("clear")

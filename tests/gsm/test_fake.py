@@ -8,6 +8,8 @@ from cc.errors import Unreachable
 from cc.gsm.fake import FakeModem
 from cc.gsm.types import GsmModemPort, IncomingSms, ModemDown, SendRejected, StatusReport
 
+pytestmark = pytest.mark.timeout(60)
+
 
 def test_fake_modem_contract():
     fake = FakeModem()

@@ -6,12 +6,15 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta, timezone
 
+import pytest
 import serial
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cc.gsm import pdu
 from cc.gsm.modem import _CcGsmModem
+
+pytestmark = pytest.mark.timeout(60)
 
 TZ = timezone(timedelta(hours=8))
 
