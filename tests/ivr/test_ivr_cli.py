@@ -124,3 +124,13 @@ def test_prompts_build_makes_8khz_mono_files(tmp_path):
     again = cc(tmp_path, "ivr", "prompts", "build", "--json")
     assert {b["action"] for b in json.loads(again.stdout)} == {"kept"}
     assert cc(tmp_path, "ivr", "validate", str(tree)).returncode == 0
+
+
+def test_cc_agi_run_is_the_same_classic_agi(tmp_path):
+    session = BLACKLISTED_SESSION.replace("13900000000", "13700000001").replace("1700.5", "1700.6")
+    session = session.split("\n\n")[0] + "\n\n" + "200 result=0\n" + "200 result=0 endpos=10\n" * 3 + "200 result=0\n" * 3
+    run = cc(tmp_path, "agi", "run", "inbound", stdin=session)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines()[:2] == ["ANSWER", f"STREAM FILE {tmp_path}/prompts/welcome \"\""]
+    listed = json.loads(cc(tmp_path, "call", "list", "--json").stdout)
+    assert listed[0]["id"] == "1700.6" and listed[0]["result"] == "abandoned"  # the session ran out: closed

@@ -108,3 +108,21 @@ def test_serve_stops_on_sigterm(tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_an_imported_tree_applies_to_the_next_call_without_restart(running, tmp_path):
+    from cc.clock import FrozenClock
+    from cc.services.ivr import DEFAULT_TREE, IvrService
+
+    srv, store = running
+    dial(srv, FakeCaller(uniqueid="before", keys=["1"]))
+    wait_calls(store, 1)
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(DEFAULT_TREE.read_text(encoding="utf-8").replace('"1": order_agent', '"1": voicemail').replace('"0": operator', '"0": order_agent'),
+                       encoding="utf-8")
+    IvrService(store, FrozenClock(), tmp_path / "prompts").import_tree(changed)
+    dial(srv, FakeCaller(uniqueid="after", keys=["1"]))
+    rows = {r["id"]: r for r in wait_calls(store, 2)}
+    assert json.loads(rows["before"]["path"])[2] == "order_agent"
+    assert json.loads(rows["after"]["path"])[2] == "voicemail" and rows["after"]["result"] == "voicemail"
+    assert rows["after"]["tree_id"] == rows["before"]["tree_id"] + 1
