@@ -197,6 +197,44 @@ def _isolated_latency(folder: Path, callers: int) -> list[float]:
     return [g for _, g in json.loads(timings.read_text())] if timings.exists() else []
 
 
+def _classic_start(folder: Path, repeats: int = 9) -> list[dict]:
+    """Classic AGI (one process per call): a short call (a blacklisted caller: answer, one prompt, hang
+    up) through the lean ``cc-agi`` entry and through ``cc agi run``, against a bare interpreter."""
+    import sqlite3
+
+    db = folder / "cc.db"
+    conn = sqlite3.connect(str(db))
+    with conn:
+        conn.execute("INSERT OR IGNORE INTO customers (phone, name, created_at, updated_at) VALUES (?, 'x', '', '')",
+                     ("+8613900000009",))
+        conn.execute("INSERT OR IGNORE INTO customer_tags SELECT id, 'blacklist' FROM customers WHERE phone = ?",
+                     ("+8613900000009",))
+    conn.close()
+    session = "agi_request: cc-agi\nagi_callerid: 13900000009\n\n200 result=0\n200 result=0 endpos=8\n200 result=1\n"
+    env = {**os.environ, "CC_DB": str(db)}
+    env.pop("CC_CONFIG", None)
+    commands = {
+        "python": [sys.executable, "-c", "pass"],
+        "cc_agi": [sys.executable, "-c", "import sys; from cc.telephony.agi_entry import main; sys.exit(main())", "inbound"],
+        "cc_agi_run": [sys.executable, "-m", "cc", "agi", "run", "inbound"],
+    }
+    medians: dict[str, float] = {}
+    for name, argv in commands.items():
+        times = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            subprocess.run(argv, input=session, capture_output=True, text=True, env=env, timeout=60, check=True)
+            times.append((time.perf_counter() - started) * 1000)
+        medians[name] = statistics.median(times)
+    return [
+        {"name": "ivr_classic_agi_call_ms", "value": round(medians["cc_agi"], 1), "unit": "ms",
+         "baseline": round(medians["python"], 1), "note": "baseline: a bare interpreter start (python -c pass)",
+         "added_ms": round(medians["cc_agi"] - medians["python"], 1)},
+        {"name": "ivr_classic_agi_via_cc_cli_ms", "value": round(medians["cc_agi_run"], 1), "unit": "ms",
+         "baseline": round(medians["cc_agi"], 1), "ratio": round(medians["cc_agi_run"] / medians["cc_agi"], 2)},
+    ]
+
+
 def run(counts: tuple[int, ...] = COUNTS) -> list[dict]:
     figures: list[dict] = []
     from cc.telephony.asterisk_runtime import free_port
@@ -271,6 +309,7 @@ def run(counts: tuple[int, ...] = COUNTS) -> list[dict]:
                  "unit": "MiB", "idle_mib": round(memory["before"] / 1024, 1),
                  "note": "peak RSS of the cc agi serve process during the run"}
             )
+        figures += _classic_start(folder)
         results = _results(folder / "cc.db")
         figures.append({"name": "ivr_cc_call_results", "value": sum(results.values()), "unit": "calls", "results": results})
     return figures
