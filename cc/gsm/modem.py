@@ -140,6 +140,17 @@ class _Port(SerialComms):
                     raise
 
 
+    _cc_dead: BaseException | None = None
+
+    def write(self, data: str, waitForResponse: bool = True, timeout: float = 5, expectedResponseTermSeq: str | None = None) -> Any:  # noqa: N803
+        if self._cc_dead is not None:
+            raise serial.SerialException(f"the port went away: {self._cc_dead}")
+        result = SerialComms.write(self, data, waitForResponse, timeout, expectedResponseTermSeq)
+        if self._cc_dead is not None:
+            raise serial.SerialException(f"the port went away: {self._cc_dead}")
+        return result
+
+
 class _CcGsmModem(GsmModem, _Port):
     """GsmModem with our reader, notification intercept and tolerant set-up (MRO: GsmModem -> _Port)."""
 
@@ -173,6 +184,10 @@ class _CcGsmModem(GsmModem, _Port):
                         self._cc_line(line, check=False)
         except Exception as exc:  # noqa: BLE001 - the port vanished or failed: report, never die silently
             self.alive = False
+            self._cc_dead = exc
+            waiting = self._responseEvent
+            if waiting is not None:
+                waiting.set()  # a command waiting for its answer learns now, not after its timeout
             try:
                 self.serial.close()
             except Exception:  # noqa: BLE001

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 
 import pytest
 
@@ -216,3 +217,18 @@ def test_unanswered_read_of_a_new_message_is_retried(sim, adapter, caplog):
     sim.deliver(CUSTOMER, "Y after a hiccup")
     assert next_event(adapter.events(), IncomingSms, timeout=5).text == "Y after a hiccup"
     assert "trying again" in caplog.text
+
+
+def test_unplug_during_a_send_fails_fast(make_sim, make_adapter):
+    sim = make_sim(delay=3.0)
+    adapter = make_adapter(sim)
+    errors: list = []
+    sender = threading.Thread(target=lambda: errors.append(pytest.raises(Unreachable, adapter.send, PHONE, "x", timeout=20)))
+    started = time.monotonic()
+    sender.start()
+    sim.wait_for_sent(1)  # the modem has the PDU and is "sending"
+    sim.fault("unplug")
+    sender.join(5)
+    assert errors and time.monotonic() - started < 3  # not the 20 s send timeout
+    assert "went away" in errors[0].value.message
+    assert isinstance(next_event(adapter.events(), ModemDown), ModemDown)
