@@ -111,6 +111,7 @@ class IvrConfig:
 
 @dataclass
 class AcdConfig:
+    enabled: bool | None = None  # IVR queue nodes hand callers to the ACD; default (unset): when any agent is set up
     queues: str | None = None  # YAML queue definitions imported on first use; default: the shipped data/queues/default.yaml
     heartbeat_stale_seconds: float = 60.0  # an agent whose console heartbeat is older is never offered a call (0: no check)
     poll_seconds: float = 1.0  # how often a waiting caller's handler looks for an agent (and runs the dispatcher)

@@ -53,6 +53,15 @@ class CallOutcome:
     path: list[str]
 
 
+class QueueHandled(Exception):
+    """The ACD took the caller at a queue node and they have left the queue (result, reason)."""
+
+    def __init__(self, result: str, reason: str) -> None:
+        super().__init__(reason)
+        self.result = result
+        self.reason = reason
+
+
 class TreeSource:
     """The current IVR tree from the database, parsed once per version (a change applies to new calls).
 
@@ -185,6 +194,8 @@ class _Call:
             tree_id, tree = self.rt.trees.current(self.store)
             self.store.set_tree(self.id, tree_id)
             result, reason = self.walk(tree, script)
+        except QueueHandled as done:  # the caller left the ACD's queue: its result ends the call
+            result, reason = done.result, done.reason
         except CallerHungUp as exc:
             node = self.state.node if self.state else ""
             where = f" at node '{node}'" if node else ""
@@ -272,6 +283,10 @@ class _Call:
                 self.store.add_queue_request(self.id, action.queue, self.caller.number, action.priority, self.rt.now())
                 self.event("queue", node, queue=action.queue, priority=action.priority)
                 self.sticky = ("queued", f"queued for '{action.queue}'")
+                hook = getattr(self.rt, "acd", None)  # the ACD holds the caller (cc/telephony/queue_handler.py)
+                handled = hook(self, action.queue) if hook is not None else None
+                if handled is not None:
+                    raise QueueHandled(*handled)
             elif isinstance(action, ivr.Store):
                 self.keep(action, action.node or node)
             elif isinstance(action, ivr.Transfer):

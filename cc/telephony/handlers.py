@@ -84,6 +84,9 @@ def build_runtime(
             store.close()
     runtime = IvrRuntime(store_factory, clock, settings, lookup, trees)
     runtime.writer = writer
+    from cc.telephony.queue_handler import make_hook
+
+    runtime.acd = make_hook(config, clock)  # the IVR's queue nodes hand callers to the ACD
     return runtime
 
 
@@ -114,6 +117,10 @@ def handle(agi: AGI, runtime: IvrRuntime, config: Config, script: str | None = N
     if not secret_ok(config.agi.secret, params):
         call_id = runtime.fail_early(agi.env, script, "AGI request without the right secret")
         return call_id
+    if script == "acd_answered":  # an agent's channel, from Dial's U() subroutine (cc/telephony/queue_handler.py)
+        from cc.telephony.queue_handler import agent_answered
+
+        return agent_answered(agi, params, config, runtime.clock)
     channel = AgiChannel(agi, dial_template=runtime.settings.dial_template)
     outcome = runtime.run(channel, script, params)
     if not agi.hung_up and not channel.transferred:

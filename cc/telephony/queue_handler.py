@@ -1,0 +1,197 @@
+"""The ACD on an AGI session: the ``QueueChannel`` over pyst2's AGI (music on hold, waits, prompts, Dial,
+MixMonitor, voicemail), the hook the IVR's queue node calls, and the ``acd_answered`` AGI script the
+agent's channel runs when the agent picks up (Dial's ``U()`` option, context ``cc-acd-answered``).
+
+Dial contract: ``Dial(AGENT,RING_SECONDS,U(cc-acd-answered^URL))`` where URL is
+``agi://HOST:PORT/acd_answered?w=WAITING_ID`` — the subroutine marks the agent on_call the moment the
+call is answered, so the live state is right during the conversation (``render_acd_contexts``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from asterisk import agi as pyst_agi
+
+from cc.clock import Clock, SystemClock
+from cc.config import Config
+from cc.services.acd_calls import DialResult, HoldOutcome, QueueCallFlow
+from cc.services.ports import CallerHungUp, ChannelError
+from cc.store.calls import connect
+from cc.telephony.agi import DEFAULT_READ_TIMEOUT, AgiChannel, _quote_arg
+
+ANSWERED_CONTEXT = "cc-acd-answered"
+ANSWERED_SCRIPT = "acd_answered"
+LONGEST_CALL = 4 * 3600  # seconds an AGI Dial may hold the session (a conversation)
+
+
+def render_acd_contexts() -> str:
+    """Dialplan the ACD needs besides the hotline: the subroutine run on the agent's channel at answer."""
+    return (
+        f"\n[{ANSWERED_CONTEXT}]\n"
+        "; Dial(...,U(cc-acd-answered^AGI-URL)): tells cc the agent answered, then connects the call.\n"
+        "exten => s,1,AGI(${ARG1})\n"
+        " same => n,Return()\n"
+    )
+
+
+@dataclass
+class QueueSettings:
+    prompt_path: Callable[[str], str]
+    recordings_dir: Path  # cc's view
+    asterisk_recordings_dir: str  # Asterisk's view
+    record_format: str = "wav"
+    music_class: str = "default"
+    answered_url: Callable[[int], str] = lambda wid: ""
+
+
+def queue_settings(config: Config, prompt_path: Callable[[str], str]) -> QueueSettings:
+    from cc.telephony.dialplan import agi_url
+
+    rec = Path(config.acd.recordings_dir or config.data_dir / "recordings")
+    base = agi_url(config.agi.host, config.agi.port, ANSWERED_SCRIPT, config.agi.secret)
+    joiner = "&" if "?" in base else "?"
+    return QueueSettings(
+        prompt_path=prompt_path,
+        recordings_dir=rec,
+        asterisk_recordings_dir=config.acd.asterisk_recordings_dir or str(rec),
+        record_format=config.acd.record_format,
+        music_class=config.acd.music_class,
+        answered_url=lambda wid: f"{base}{joiner}w={wid}",
+    )
+
+
+class AgiQueueChannel:
+    """``QueueChannel`` over an ``AgiChannel``."""
+
+    def __init__(self, channel: AgiChannel, settings: QueueSettings) -> None:
+        self.channel = channel
+        self.agi = channel.agi
+        self.settings = settings
+
+    def music(self, on: bool) -> None:
+        if on:
+            self.agi.execute("SET MUSIC", "on", self.settings.music_class)
+        else:
+            self.agi.execute("SET MUSIC", "off")
+
+    def wait(self, seconds: float) -> str:
+        result = self.agi.execute("WAIT FOR DIGIT", max(1, int(seconds * 1000)), timeout=seconds + DEFAULT_READ_TIMEOUT)
+        value = result["result"][0]
+        try:
+            code = int(value)
+        except ValueError:
+            raise ChannelError(f"not a key code: {value!r}") from None
+        return chr(code) if code > 0 else ""
+
+    def play(self, prompt: str, keys: str = "") -> str:
+        return self.channel.play(self.settings.prompt_path(prompt), keys)
+
+    def say_number(self, number: int) -> None:
+        self.channel.say_number(number)
+
+    def dial(self, dial: str, ring_seconds: int, waiting_id: int, options: str = "") -> DialResult:
+        url = self.settings.answered_url(waiting_id)
+        opts = options + (f"U({ANSWERED_CONTEXT}^{url})" if url else "")
+        try:
+            self.agi.execute("EXEC", "Dial", _quote_arg(f"{dial},{int(ring_seconds)},{opts}"), timeout=LONGEST_CALL)
+        except pyst_agi.AGIAppError:
+            self.agi.hung_up = True
+            raise CallerHungUp("caller hung up during Dial") from None
+        status = self.channel.get_variable("DIALSTATUS") or "UNKNOWN"
+        return DialResult(status, True)
+
+    def start_recording(self, name: str) -> str:
+        settings = self.settings
+        settings.recordings_dir.mkdir(parents=True, exist_ok=True)
+        file = f"{settings.asterisk_recordings_dir.rstrip('/')}/{name}.{settings.record_format}"
+        self.agi.execute("EXEC", "MixMonitor", _quote_arg(file))
+        return file
+
+    def record_message(self, name: str, max_seconds: int) -> tuple[str, int]:
+        settings = self.settings
+        settings.recordings_dir.mkdir(parents=True, exist_ok=True)
+        file = f"{settings.asterisk_recordings_dir.rstrip('/')}/{name}"
+        duration = self.channel.record(file, settings.record_format, max_seconds, True)
+        return file, duration
+
+
+def _acd_service(config: Config, clock: Clock, conn: Any):  # noqa: ANN202
+    from cc.telephony.acd_wiring import acd_service
+
+    return acd_service(config, conn, clock)
+
+
+def agents_configured(config: Config) -> bool:
+    conn = connect(config.db)
+    try:
+        row = conn.execute("SELECT EXISTS (SELECT 1 FROM acd_agents)").fetchone()
+        return bool(row[0])
+    except Exception:
+        return False
+    finally:
+        conn.close()
+
+
+def make_hook(config: Config, clock: Clock | None = None, prompt_path: Callable[[str], str] | None = None):  # noqa: ANN201
+    """The IVR runtime's ``acd`` hook: ``hook(call, queue) -> (result, reason)`` or None when the ACD is
+    off (``acd.enabled: false``, or unset and no agent is set up: the IVR's own queue message plays)."""
+    clock = clock or SystemClock()
+
+    def hook(call: Any, queue: str) -> tuple[str, str] | None:
+        enabled = config.acd.enabled
+        if enabled is False or (enabled is None and not agents_configured(config)):
+            return None
+        rt_settings = call.rt.settings
+        settings = queue_settings(config, prompt_path or rt_settings.prompt_path)
+        conn = connect(config.db)
+        try:
+            service = _acd_service(config, clock, conn)
+            flow = QueueCallFlow(service, poll_seconds=config.acd.poll_seconds, locale=config.resolved_locale(),
+                                 dial_options=config.acd.dial_options)
+            channel = AgiQueueChannel(call.channel, settings)
+            node = call.state.node if call.state else ""
+
+            def log(kind: str, detail: dict[str, Any]) -> None:
+                call.event(kind, node, **{k: v for k, v in detail.items() if k != "node"})
+                if kind == "acd_end":  # a later hang-up must not hide that an agent took the call
+                    call.sticky = ("answered", f"answered by {detail.get('agent')} in '{queue}'")
+
+            def voicemail(file: str, duration_ms: int) -> None:
+                call.store.add_voicemail(call.id, call.caller.number, node, file, rt_settings.record_format,
+                                         duration_ms, call.rt.now())
+
+            outcome: HoldOutcome = flow.run(
+                channel, call.id, queue, call.caller.number, vip=call.caller.vip,
+                blacklisted=call.caller.blacklisted, log=log, voicemail=voicemail,
+            )
+            return outcome.result, outcome.reason
+        finally:
+            conn.close()
+
+    return hook
+
+
+def agent_answered(agi: Any, params: dict[str, str], config: Config, clock: Clock | None = None) -> str:
+    """The ``acd_answered`` script (on the agent's channel, from Dial's U() subroutine)."""
+    from cc.errors import CcError
+
+    try:
+        waiting_id = int(params.get("w", ""))
+    except ValueError:
+        return "bad request"
+    conn = connect(config.db)
+    try:
+        from cc.services.acd import AcdService
+        from cc.store.acd import AcdStore
+        from cc.telephony.acd_wiring import settings_from_config
+
+        AcdService(AcdStore(conn), clock or SystemClock(), settings_from_config(config)).answered(waiting_id)
+        return "answered"
+    except CcError as exc:
+        return f"refused: {exc.message}"
+    finally:
+        conn.close()
