@@ -7,10 +7,13 @@ import random
 import shutil
 
 import pytest
-from core_helpers import START, FakeDairy, make_services, run_cli, seed_world
+from core_helpers import START, FakeDairy, cached_get_command, make_services, prepare_in_process_cli, run_cli, seed_world
 
 from cc.clock import FrozenClock
 from cc.config import Config
+
+
+FAST_GET_COMMAND = cached_get_command()
 
 
 @pytest.fixture(autouse=True)
@@ -87,13 +90,13 @@ def as_user(db_path, clock):
 @pytest.fixture
 def cli(db_path, monkeypatch):
     """``cli("order", "new", ...)`` runs ``cc --db <tmp file> order new ...`` in this process."""
+    import typer.main
+
     import cc.cli
 
-    if not getattr(cc.cli, "_core_tests_registered", False):
-        cc.cli._register()
-        cc.cli._core_tests_registered = True
-    # main() registers the command groups on every call; once is enough in one process.
-    monkeypatch.setattr(cc.cli, "_register", lambda: None)
+    prepare_in_process_cli()
+    monkeypatch.setattr(cc.cli, "_register", lambda: None)  # main() registers on every call; once is enough
+    monkeypatch.setattr(typer.main, "get_command", FAST_GET_COMMAND)
 
     def run(*argv: str, stdin: str = "", db: bool = True, user: str | None = None):  # noqa: ANN202
         prefix = ["--db", str(db_path)] if db else []

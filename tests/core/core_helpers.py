@@ -134,6 +134,40 @@ def invariant_violations(db_path: Path | str, *, stock_covers_reservations: bool
 
 
 # --- the CLI in-process -----------------------------------------------------------------------------
+_COMMANDS: dict[int, object] = {}
+
+
+def cached_get_command():  # noqa: ANN201
+    """A drop-in for ``typer.main.get_command`` that builds the click tree of an app once per process.
+
+    Typer rebuilds the whole tree (every group, every parameter, by introspection) on each call of the app:
+    ~0.2 s here. A test process calls ``cc.cli.main`` hundreds of times; the tree does not change between
+    calls (click commands are reusable; each invocation gets fresh contexts)."""
+    import typer.main
+
+    original = typer.main.get_command
+
+    def get_command(app):  # noqa: ANN001, ANN202
+        import cc.cli
+
+        if app is not cc.cli.app:
+            return original(app)
+        if id(app) not in _COMMANDS:
+            _COMMANDS[id(app)] = original(app)
+        return _COMMANDS[id(app)]
+
+    return get_command
+
+
+def prepare_in_process_cli() -> None:
+    """Register the command groups once: ``main()`` would add them again on every call."""
+    import cc.cli
+
+    if not getattr(cc.cli, "_core_tests_registered", False):
+        cc.cli._register()
+        cc.cli._core_tests_registered = True
+
+
 @dataclass
 class Result:
     code: int
