@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import select
@@ -20,8 +22,28 @@ pytestmark = pytest.mark.timeout(40)
 CC = [sys.executable, "-m", "cc"]
 
 
+@pytest.fixture(autouse=True)
+def _registered_once(monkeypatch):
+    import cc.cli
+
+    if not getattr(cc.cli, "_gsm_tests_registered", False) and not getattr(cc.cli, "_core_tests_registered", False):
+        cc.cli._register()
+        cc.cli._gsm_tests_registered = cc.cli._core_tests_registered = True  # tests/core checks the latter
+    monkeypatch.setattr(cc.cli, "_register", lambda: None)  # main() registers on every call; once is enough
+
+
 def _cc(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([*CC, *args], capture_output=True, text=True, timeout=20)
+    """``cc ARGS`` in this process (start-up costs nothing), as a CompletedProcess."""
+    import cc.cli
+
+    out, err = io.StringIO(), io.StringIO()
+    code = None
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            cc.cli.main(list(args))
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
 
 
 def test_simulate_deliver_fault_sent(tmp_path):
