@@ -21,6 +21,7 @@ Time is always passed in, as POSIX seconds (``float``): the services convert the
 from __future__ import annotations
 
 import math
+from operator import attrgetter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -330,13 +331,21 @@ def choose_agent(queue: Queue, agents: Iterable[Agent], waited: float, now: floa
 # Callers
 
 
+_BY_ID, _BY_ENTERED, _BY_PRIORITY = attrgetter("id"), attrgetter("entered"), attrgetter("priority")
+
+
 def line_key(call: WaitingCall) -> tuple:
     return (-call.priority, call.entered, call.id)
 
 
 def order_line(calls: Iterable[WaitingCall]) -> list[WaitingCall]:
-    """Waiting callers in the order they are served: priority (higher first), arrival, id."""
-    return sorted(calls, key=line_key)
+    """Waiting callers in the order they are served: priority (higher first), arrival, id.
+
+    Three stable sorts on C-level keys (same order as ``sorted(key=line_key)``, several times faster)."""
+    line = sorted(calls, key=_BY_ID)
+    line.sort(key=_BY_ENTERED)
+    line.sort(key=_BY_PRIORITY, reverse=True)  # reverse=True keeps equal items in their order
+    return line
 
 
 def entry_priority(queue: Queue, vip: bool) -> int:

@@ -10,6 +10,7 @@ dispatching processes.
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from collections.abc import Iterable
@@ -23,6 +24,12 @@ from cc.domain.timestamps import iso, parse_iso
 from cc.errors import NotFound, Refused, UsageError
 
 AGENT_ROLES = ("agent", "expert", "supervisor")
+
+
+@functools.lru_cache(maxsize=65_536)
+def _ts(text: str) -> float:
+    """POSIX seconds of a stored timestamp (cached: the dispatcher sees the same rows again and again)."""
+    return parse_iso(text).timestamp()
 
 
 @dataclass
@@ -85,13 +92,12 @@ class AcdService:
         idle = row.get("idle_since") or row.get("state_since")
         return acd.Agent(
             user=row["user"], state=row["state"], skills=row.get("skills") or {}, group=row.get("grp") or "",
-            heartbeat=parse_iso(hb).timestamp() if hb else None,
-            idle_since=parse_iso(idle).timestamp() if idle else 0.0,
+            heartbeat=_ts(hb) if hb else None, idle_since=_ts(idle) if idle else 0.0,
         )
 
     @staticmethod
     def _call(row: dict) -> acd.WaitingCall:
-        return acd.WaitingCall(row["id"], row["queue"], parse_iso(row["entered_at"]).timestamp(), row["priority"])
+        return acd.WaitingCall(row["id"], row["queue"], _ts(row["entered_at"]), row["priority"])
 
     def _require_agent(self, user: str) -> dict:
         row = self.store.agent(user)
@@ -281,7 +287,7 @@ class AcdService:
         claimed: list[tuple[int, str]] = []
         with self.store.transaction():
             self._release_wrap_ups(now)
-            calls = [self._call(r) for r in self.store.waiting_rows(("waiting",))]
+            calls = [acd.WaitingCall(i, q, _ts(t), p) for i, q, t, p in self.store.line()]
             if not calls:
                 return claimed
             agents = [self._agent(r) for r in self.store.agents(("ready",))]

@@ -66,11 +66,14 @@ class AcdStore:
             [(user, service, level) for service, level in skills.items()],
         )
 
-    def _with_skills(self, agents: list[dict]) -> list[dict]:
+    def _with_skills(self, agents: list[dict], states: tuple[str, ...] | None = None) -> list[dict]:
         if not agents:
             return agents
         skills: dict[str, dict[str, int]] = {}
-        for user, service, level in self.conn.execute("SELECT user, service, level FROM acd_agent_skills"):
+        sql = "SELECT user, service, level FROM acd_agent_skills"
+        if states:
+            sql += " WHERE user IN (SELECT user FROM acd_agents WHERE state IN (" + ",".join("?" * len(states)) + "))"
+        for user, service, level in self.conn.execute(sql, states or ()):
             skills.setdefault(user, {})[service] = level
         for agent in agents:
             agent["skills"] = skills.get(agent["user"], {})
@@ -83,7 +86,7 @@ class AcdStore:
     def agents(self, states: tuple[str, ...] | None = None) -> list[dict]:
         if states:
             marks = ",".join("?" * len(states))
-            return self._with_skills(self._rows(f"SELECT * FROM acd_agents WHERE state IN ({marks}) ORDER BY user", states))
+            return self._with_skills(self._rows(f"SELECT * FROM acd_agents WHERE state IN ({marks}) ORDER BY user", states), states)
         return self._with_skills(self._rows("SELECT * FROM acd_agents ORDER BY user"))
 
     def set_state(
@@ -154,6 +157,10 @@ class AcdStore:
             sql += " AND queue = ?"
             params += (queue,)
         return self._rows(sql + " ORDER BY priority DESC, entered_at, id", params)
+
+    def line(self) -> list[tuple]:
+        """(id, queue, entered_at, priority) of every call waiting for an agent (the dispatcher's input)."""
+        return self.conn.execute("SELECT id, queue, entered_at, priority FROM acd_waiting WHERE status = 'waiting'").fetchall()
 
     def count_waiting(self, queue: str) -> int:
         return self.conn.execute("SELECT count(*) FROM acd_waiting WHERE queue = ?", (queue,)).fetchone()[0]

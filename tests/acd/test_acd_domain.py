@@ -282,3 +282,13 @@ def test_manual_changes(command, state, result):
             acd.manual_change(command, state)
     else:
         assert acd.manual_change(command, state) == result
+
+
+def test_order_line_matches_the_key_on_random_lines():
+    import random
+
+    rng = random.Random(3)
+    for _ in range(50):
+        line = [WaitingCall(i, "orders", float(rng.randint(0, 20)), rng.choice([0, 0, 10, 20, -1])) for i in range(60)]
+        rng.shuffle(line)
+        assert acd.order_line(line) == sorted(line, key=acd.line_key)
