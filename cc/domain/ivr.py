@@ -601,6 +601,9 @@ INPUT_ACTIONS = (WaitKey, Record, ReadDigits)
 
 
 class End(NamedTuple):
+    """How the IVR ended. An ``error`` end carries no ``Hangup``: the channel goes back to the dialplan,
+    whose fallback (apology, then the operator) takes the caller."""
+
     result: str  # completed | queued | transferred | voicemail | relayed | greeting | refused | no_input | abandoned | error
     reason: str
 
@@ -647,7 +650,7 @@ def start(tree: Tree, caller: Caller, entry: str = "inbound") -> Step:
         return Step(CallState(node=""), tuple(actions), End("refused", "blacklisted caller"))
     first = tree.entry(entry)
     if first is None or first not in tree.nodes:
-        return Step(CallState(node=""), (Hangup(),), End("error", f"no IVR entry '{entry}'"))
+        return Step(CallState(node=""), (), End("error", f"no IVR entry '{entry}'"))
     return _enter(tree, caller, CallState(node=first), first, [], 0)
 
 
@@ -655,7 +658,7 @@ def step(tree: Tree, caller: Caller, state: CallState, event: Event) -> Step:
     """The next step after the channel reported ``event`` for the node ``state.node``."""
     node = tree.nodes.get(state.node)
     if node is None:
-        return Step(state, (Hangup(),), End("error", f"node '{state.node}' no longer exists"))
+        return Step(state, (), End("error", f"node '{state.node}' no longer exists"))
     kind = node.kind
     if kind == "menu":
         return _menu_event(tree, caller, state, node, event)
@@ -665,16 +668,16 @@ def step(tree: Tree, caller: Caller, state: CallState, event: Event) -> Step:
         return _greeting_event(tree, caller, state, node, event)
     if kind == "voice_relay":
         return _relay_event(tree, caller, state, node, event)
-    return Step(state, (Hangup(),), End("error", f"node '{node.id}' ({kind}) does not take input"))
+    return Step(state, (), End("error", f"node '{node.id}' ({kind}) does not take input"))
 
 
 def _enter(tree: Tree, caller: Caller, state: CallState, nid: str, actions: list[Action], depth: int) -> Step:
     """Enter node ``nid``, running through nodes that take no input until one waits or the call ends."""
     if depth > MAX_CHAIN:
-        return Step(state, (*actions, Hangup()), End("error", f"loop without input at node '{nid}'"))
+        return Step(state, tuple(actions), End("error", f"loop without input at node '{nid}'"))
     node = tree.nodes.get(nid)
     if node is None:
-        return Step(state, (*actions, Hangup()), End("error", f"dangling target '{nid}'"))
+        return Step(state, tuple(actions), End("error", f"dangling target '{nid}'"))
     state = replace(state, node=nid, phase="", retries=0, path=(*state.path, nid), recording=None, digits="")
     kind = node.kind
     if kind == "menu":
@@ -730,7 +733,7 @@ def _allowed(branch: Branch, caller: Caller) -> bool:
 
 def _menu_event(tree: Tree, caller: Caller, state: CallState, node: Node, event: Event) -> Step:
     if not isinstance(event, Key):
-        return Step(state, (Hangup(),), End("error", f"menu '{node.id}' got {type(event).__name__}"))
+        return Step(state, (), End("error", f"menu '{node.id}' got {type(event).__name__}"))
     key = event.key
     for branch in node.branches:
         if branch.key == key and _allowed(branch, caller):

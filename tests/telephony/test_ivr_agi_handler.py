@@ -194,3 +194,11 @@ def test_socket_read_timeout_is_a_channel_error():
         agi = socket_agi(ours)
         with pytest.raises(ChannelError, match="no reply"):
             agi.execute("ANSWER", timeout=0.2)
+
+
+def test_an_ivr_error_leaves_the_caller_to_the_dialplan_fallback(site):
+    caller = FakeCaller(callerid="13700000010", script="nosuch")
+    row = call(site, caller)
+    assert row["result"] == "error"
+    assert "HANGUP" not in caller.commands()
+    assert caller.commands()[-1] == 'SET VARIABLE CC_IVR_STATUS "error"'
