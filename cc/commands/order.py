@@ -58,7 +58,7 @@ def show(ctx: typer.Context, code: str, as_json: bool = typer.Option(False, "--j
     if as_json:
         print_json({**_order_dict(order),
                     "events": [e.__dict__ for e in detail.events],
-                    "deliveries": [{"delivered_on": d["delivered_on"], "note": d["note"]} for d in detail.deliveries]})
+                    "deliveries_made": [{"delivered_on": d["delivered_on"], "note": d["note"]} for d in detail.deliveries]})
         return
     print_table(["", ""], [
         [label(ctx, "code"), order.code], [label(ctx, "status"), label(ctx, order.status)],
