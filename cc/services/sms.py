@@ -20,7 +20,7 @@ from cc.config import Config
 from cc.domain import sms as rules
 from cc.domain.sms_reply import Intent, parse_reply
 from cc.domain.timestamps import iso
-from cc.errors import CcError, NotFound, Refused, UsageError
+from cc.errors import CcError, ConfigError, NotFound, Refused, UsageError
 
 log = logging.getLogger("cc.sms")
 
@@ -100,7 +100,23 @@ class SmsService:
         self.customers = customers
         self.acting_user = acting_user
         self._zone = ZoneInfo(config.timezone)
-        rules.parse_window(config.sms.quiet_hours)  # a bad window fails at start, not at 21:00
+        self._check_config()
+
+    def _check_config(self) -> None:
+        """A bad send window or template fails at start (exit 2, the key named), not at 21:00 or mid-order."""
+        sms = self.config.sms
+        where = self.config.source or "config"
+        try:
+            rules.parse_window(sms.quiet_hours)
+        except ValueError:
+            raise ConfigError(f"{where}: sms.quiet_hours {sms.quiet_hours!r} is not a time window",
+                              "write it as HH:MM-HH:MM, e.g. 21:00-08:00, or null for none") from None
+        try:
+            rules.render_confirmation(sms.confirm_template, brand=sms.brand, code="123456", lines=[("鲜牛奶", 1)],
+                                      frequency="daily", deliveries=30, total_fen=15000)
+        except (ValueError, IndexError, AttributeError, KeyError) as exc:
+            raise ConfigError(f"{where}: sms.confirm_template cannot be filled in: {exc}",
+                              "use the fields {brand} {code} {items} {plan} {total}; write {{ and }} for braces") from None
 
     # --- queueing ---------------------------------------------------------------------------------
     def _now(self) -> str:

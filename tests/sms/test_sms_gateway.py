@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from datetime import datetime, timezone
 
 import pytest
@@ -147,3 +148,24 @@ def test_expiry_runs_in_the_daemon(setup) -> None:
     start({"m1": FakePort()})
     clock.advance(minutes=world.config.orders.confirmation_timeout_minutes + 1)
     wait_for(lambda: world.orders.get(order.code).status == "expired", what="expired by the housekeeper")
+
+
+def test_rate_limit_per_modem(setup) -> None:
+    world, clock, start = setup
+    world.config.sms.rate_per_minute = 600  # one every 0.1 s
+    port = FakePort()
+    for i in range(6):
+        world.sms.send(OTHER, f"paced {i}")
+    started = time.monotonic()
+    start({"m1": port})
+    wait_for(lambda: len(port.sent) == 6, what="six sent")
+    assert time.monotonic() - started >= 0.5
+
+
+def test_stored_reply_is_handled_after_a_crash_between_storing_and_handling(setup) -> None:
+    world, clock, start = setup
+    order = new_order(world)
+    sms = IncomingSms(PHONE, "Y", datetime(2026, 11, 26, 2, 1, tzinfo=timezone.utc), 1, ())
+    world.sms.store_incoming("m1", sms)  # stored, then the daemon died before acting on it
+    start({"m1": FakePort()})
+    wait_for(lambda: world.orders.get(order.code).status in ("charged", "sent_to_dairy"), what="charged on restart")

@@ -280,3 +280,15 @@ def test_permanent_rejection_fails_at_once(world) -> None:
     claimed = world.sms.claim_next(MODEM)
     assert world.sms.record_send_error(MODEM, claimed, "+CMS ERROR: 21", permanent=True) == "failed"
     assert world.sms.outbox()[0]["reason"] == "+CMS ERROR: 21"
+
+
+@pytest.mark.parametrize(("key", "value"), [("quiet_hours", "9pm-8am"), ("confirm_template", "订单{code"),
+                                            ("confirm_template", "{total:d}")])
+def test_bad_sms_config_is_a_config_error(tmp_path, key: str, value: str) -> None:
+    from cc.errors import ConfigError
+    from cc.services.container import build_services
+
+    config = make_config(tmp_path)
+    setattr(config.sms, key, value)
+    with pytest.raises(ConfigError, match=f"sms.{key}"):
+        build_services(config)
