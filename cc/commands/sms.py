@@ -152,7 +152,7 @@ def status(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", hel
         info("no modem has reported yet: is 'cc sms serve' running?")
     print_table(
         ["modem", "state", "signal", "network", "operator", "heartbeat", "last success", "sent", "received", "last error"],
-        [[m["name"], m["state"], m["signal"], {1: "registered", 0: "not registered"}.get(m["registered"], ""),
+        [[m["name"], m["state"] if m["alive"] or m["state"] == "stopped" else f"silent ({m['state']})", m["signal"], {1: "registered", 0: "not registered"}.get(m["registered"], ""),
           m["operator"], (m["heartbeat_at"] or "")[:19], (m["last_success_at"] or "")[:19], m["sent_count"],
           m["received_count"], _short(m["last_error"], 40)] for m in found["modems"]],
         title="Modems",

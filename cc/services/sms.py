@@ -395,9 +395,14 @@ class SmsService:
         return self.store.inbox_rows(limit=limit)
 
     def status(self) -> dict:
+        """Modems (each with ``alive``: its worker wrote a heartbeat recently), outbox counts, held numbers."""
         now = self._now()
+        fresh_since = iso(self.clock.now() - timedelta(seconds=max(3 * self.config.sms.heartbeat_seconds, 90)))
+        modems = self.store.modems()
+        for modem in modems:
+            modem["alive"] = modem["state"] != "stopped" and (modem["heartbeat_at"] or "") >= fresh_since
         return {
-            "modems": self.store.modems(),
+            "modems": modems,
             "outbox": self.store.outbox_counts(),
             "queue_depth": self.store.queue_depth(),
             "held_destinations": self.store.holds(now),

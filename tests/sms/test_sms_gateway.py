@@ -59,6 +59,9 @@ def test_order_confirmed_by_reply_through_the_daemon(setup) -> None:
     assert scalar(world.db, "SELECT count(*) FROM ledger WHERE kind = 'charge'") == 1
     modem = world.sms.status()["modems"][0]
     assert modem["state"] == "connected" and modem["sent_count"] == 2 and modem["received_count"] == 1
+    assert modem["alive"] and modem["signal"] == 20 and modem["operator"] == "CHINA MOBILE"
+    clock.advance(seconds=3600)  # an hour without a heartbeat: the worker is gone
+    assert not world.sms.status()["modems"][0]["alive"]
 
 
 def test_sim_messages_are_stored_before_deleted(setup) -> None:
