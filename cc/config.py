@@ -83,6 +83,20 @@ class AmiConfig:
     username: str = "cc"
     secret: str = ""
     timeout_seconds: float = 5.0
+    reconnect_max_seconds: float = 5.0  # after Asterisk restarts, reconnect attempts back off from 0.1 s up to this
+
+
+@dataclass
+class CallControlConfig:
+    context: str = "cc-control"  # dialplan context for call control (transfers, click-to-dial, spy, relays)
+    outbound_dial: str = "PJSIP/{number}@trunk"  # how outside numbers are dialled ({number}: E.164, {digits}: without +)
+    caller_id: str = ""  # caller id shown on outbound calls; default: asterisk.hotline
+    ring_seconds: int = 30  # how long an agent's, a customer's or a transfer target's phone rings
+    expert_group: str = "expert"  # agent group that transfers and conferences to "expert" ring
+    phone_secret: str = ""  # derives the agents' SIP passwords in the generated PJSIP endpoints (HMAC); empty: CHANGE_ME
+    relay_max_attempts: int = 3  # outbound calls to deliver a voice relay before it is marked failed
+    relay_retry_seconds: int = 600  # wait between two delivery attempts of one relay
+    relay_batch: int = 10  # relays delivered at once by one `cc call relay deliver`
 
 
 @dataclass
@@ -95,6 +109,7 @@ class AsteriskConfig:
     apology_prompt: str = "im-sorry&pls-hold-while-try"  # played when the AGI server is down or fails
     operator_timeout_seconds: int = 30  # how long the fallback rings operator_dial
     fallback_voicemail: str | None = None  # mailbox (e.g. operator@cc) when the operator does not answer
+    control: CallControlConfig = field(default_factory=CallControlConfig)
 
 
 @dataclass

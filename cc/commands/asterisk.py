@@ -24,10 +24,13 @@ def config_command(
     ),
     hotline: str = typer.Option(None, "--hotline", help="The number callers dial [default: asterisk.hotline]."),
     agi_url: str = typer.Option(None, "--agi-url", help="AGI URL [default: agi://<agi.host>:<agi.port>/inbound]."),
+    pjsip: bool = typer.Option(False, "--pjsip", help="Print the agents' PJSIP endpoints (cc-agents-pjsip.conf) instead."),
+    control: bool = typer.Option(False, "--control", help="Print the call-control context (cc-control.conf) instead."),
 ) -> None:
     """Write the dialplan that hands hotline calls to the cc AGI server, with a fallback (apology, then the
-    operator, then voicemail) for when the AGI server is down or fails. Include it from extensions.conf:
-    `#include cc-inbound.conf`, then `asterisk -rx "dialplan reload"`."""
+    operator, then voicemail) for when the AGI server is down or fails, the call-control context
+    (cc-control.conf: click-to-dial, transfers, conference, pick-up, spy, voice relays) and the agents'
+    PJSIP phones (cc-agents-pjsip.conf). Include them from extensions.conf / pjsip.conf, then reload."""
     import dataclasses
 
     from cc.errors import UsageError
@@ -37,15 +40,25 @@ def config_command(
     changes = {k: v for k, v in {"hotline": hotline, "agi_url": agi_url}.items() if v is not None}
     if changes:
         settings = dataclasses.replace(settings, **changes)
+    from cc.telephony import control_dialplan
+
+    if pjsip and output is None:
+        sys.stdout.write(control_dialplan.agent_endpoints_from(_common.config(ctx), lambda: _common.services(ctx)))
+        return
     if output is None:
         if examples:
             raise UsageError("--examples needs --output", "give the folder to write the example files into")
+        if control:
+            sys.stdout.write(control_dialplan.render_control(control_dialplan.dialplan_from_config(_common.config(ctx))))
+            return
         sys.stdout.write(dialplan.render_inbound(settings))
         return
+    extra = control_dialplan.files_from(_common.config(ctx), lambda: _common.services(ctx))  # call control + agents' phones
     try:
-        written = dialplan.write_files(settings, output, examples=examples)
+        written = dialplan.write_files(settings, output, examples=examples, extra=extra)
     except OSError as exc:
         raise UsageError(f"cannot write into {output}: {exc.strerror or exc}", "check the folder and its permissions") from None
     for path in written:
         _common.info(f"wrote {path}")
-    _common.info(f'next: add "#include {dialplan.INCLUDE_FILE}" to extensions.conf and run: asterisk -rx "dialplan reload"')
+    _common.info(f'next: add "#include {dialplan.INCLUDE_FILE}" and "#include {control_dialplan.CONTROL_FILE}" to extensions.conf,'
+                 f' "#include {control_dialplan.PJSIP_FILE}" to pjsip.conf, and run: asterisk -rx "core reload"')

@@ -7,8 +7,10 @@ import sys
 import typer
 
 from cc.commands import _common
+from cc.commands import call_control as _call_control
 
 app = typer.Typer(help="Call records.", no_args_is_help=True)
+_call_control.register(app)  # dial, transfer, conference, hangup, mute, pickup, relay (cc/commands/call_control.py)
 
 
 @app.command("list")

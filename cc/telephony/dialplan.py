@@ -249,17 +249,19 @@ password = CHANGE_ME
 """
 
 
-def write_files(settings: DialplanSettings, output: Path, *, examples: bool = False) -> list[Path]:
-    """Write ``cc-inbound.conf`` (and, with ``examples``, extensions.conf and pjsip.conf) into ``output``."""
+def write_files(settings: DialplanSettings, output: Path, *, examples: bool = False,
+                extra: dict[str, str] | None = None) -> list[Path]:
+    """Write ``cc-inbound.conf`` (and, with ``examples``, extensions.conf and pjsip.conf) into ``output``;
+    ``extra``: more generated include files (name -> text, always rewritten), e.g. call control's."""
     output.mkdir(parents=True, exist_ok=True)
-    files = {INCLUDE_FILE: render_inbound(settings)}
+    files = {INCLUDE_FILE: render_inbound(settings), **(extra or {})}
     if examples:
         files["extensions.conf"] = render_extensions_example(settings)
         files["pjsip.conf"] = render_pjsip_example(settings)
     written = []
     for name, text in files.items():
         path = output / name
-        if examples and name != INCLUDE_FILE and path.exists():
+        if examples and name not in (INCLUDE_FILE, *(extra or {})) and path.exists():
             continue  # never overwrite a site's own extensions.conf / pjsip.conf
         path.write_text(text, encoding="utf-8")
         if "secret=" in text:

@@ -17,6 +17,7 @@ from cc.store.migrations import m0140_calls  # noqa: E402,F401
 from cc.store.migrations import m0150_acd  # noqa: E402,F401
 from cc.store.migrations import m0180_complaints  # noqa: E402,F401
 from cc.store.migrations import m0190_campaigns  # noqa: E402,F401
+from cc.store.migrations import m0160_call_control  # noqa: E402,F401
 
 
 def apply_migrations(db: sqlite_utils.Database) -> list[str]:
