@@ -50,7 +50,7 @@ log = logging.getLogger("cc.gsm.simulator")
 
 CTRL_Z, ESC = 0x1A, 0x1B
 CHINA = timezone(timedelta(hours=8))
-STORAGE_SIZE = 50
+STORAGE_SIZE = {"SM": 50, "SM_P": 50, "ME": 255, "ME_P": 255, "MT": 305, "SR": 255}  # messages per memory
 FAULT_KINDS = (
     "silence", "error", "cms_error", "garbage", "bad_byte", "split", "burst", "slow_send",
     "unplug", "replug", "no_network", "clear",
@@ -173,6 +173,7 @@ class ModemSimulator:
         self.plugged = False
         self.commands: list[str] = []  # every command received, for tests
         self._sent_parts: list[SentPart] = []
+        self._held: list[tuple[str, StoredMessage, bool]] = []  # (memory, message, announce) waiting for room
         self._reset_state(power_on=True)
 
     # ------------------------------------------------------------------ state
@@ -559,7 +560,7 @@ class ModemSimulator:
         elif u == "+CPMS?":
             parts = []
             for mem in self.mems:
-                parts.append(f'"{mem}",{len(self.storage[mem])},{STORAGE_SIZE}')
+                parts.append(f'"{mem}",{len(self.storage[mem])},{STORAGE_SIZE[mem]}')
             r(["+CPMS: " + ",".join(parts)])
         elif u.startswith("+CPMS="):
             self._cpms(u[6:])
@@ -610,7 +611,7 @@ class ModemSimulator:
             return
         for i, mem in enumerate(wanted[:3]):
             self.mems[i] = mem
-        counts = ",".join(f"{len(self.storage[m])},{STORAGE_SIZE}" for m in self.mems)
+        counts = ",".join(f"{len(self.storage[m])},{STORAGE_SIZE[m]}" for m in self.mems)
         self._reply([f"+CPMS: {counts}"])
 
     def _start_cmgs(self, arg: str) -> None:
@@ -729,6 +730,8 @@ class ModemSimulator:
             for i in [i for i, m in store.items() if m.stat == 1]:
                 del store[i]
         self._reply([])
+        if self._held:
+            self._release_held()
 
     # ------------------------------------------------------------------ unsolicited output
     def _notify(self, chunks: list[bytes]) -> None:
@@ -753,9 +756,19 @@ class ModemSimulator:
             return
         self._emit(data)
 
+    def _release_held(self) -> None:
+        """Room was made: messages the network held back arrive now."""
+        held, self._held = self._held, []
+        for mem, msg, announce in held:
+            index = self._store(mem, msg)
+            if index is None:
+                self._held.append((mem, msg, announce))
+            elif announce:
+                self._notify([f'\r\n+{"CMTI" if msg.kind == "deliver" else "CDSI"}: "{mem}",{index}\r\n'.encode()])
+
     def _store(self, mem: str, msg: StoredMessage) -> int | None:
         store = self.storage[mem]
-        for index in range(1, STORAGE_SIZE + 1):
+        for index in range(1, STORAGE_SIZE[mem] + 1):
             if index not in store:
                 store[index] = msg
                 return index
@@ -777,7 +790,9 @@ class ModemSimulator:
             elif ds == 2:
                 mem = "SR" if "SR" in self.personality.cpms_support else self.mems[2]
                 index = self._store(mem, msg)
-                if index is not None:
+                if index is None:
+                    self._held.append((mem, msg, True))
+                else:
                     self._notify([f'\r\n+CDSI: "{mem}",{index}\r\n'.encode()])
         return None
 
@@ -826,8 +841,9 @@ class ModemSimulator:
                         notes.append(f"\r\n+CMT: ,{msg.tpdu_length}\r\n{msg.pdu}\r\n".encode())
                     continue
                 index = self._store(mem, msg)
-                if index is None:
-                    continue  # SIM full: the network keeps it (not modelled)
+                if index is None:  # memory full: the network keeps it and tries again when there is room
+                    self._held.append((mem, msg, announce))
+                    continue
                 indexes.append(index)
                 if announce and self.cnmi[1] in (1, 3):
                     notes.append(f'\r\n+CMTI: "{mem}",{index}\r\n'.encode())

@@ -189,3 +189,32 @@ def test_reconnect_hands_the_sim_contents_out_again(sim, make_adapter):
     assert again.fingerprint == first.fingerprint
     adapter.delete_stored(first)
     assert sim.stored() == []
+
+
+def test_concurrent_sends_while_messages_and_reports_pour_in(sim, adapter):
+    import threading
+
+    results: list = []
+
+    def sender(tag: str) -> None:
+        for i in range(40):
+            results.append(adapter.send("+8613800138000", f"{tag} {i} 回复Y" * (1 + i % 3)))
+
+    threads = [threading.Thread(target=sender, args=(t,)) for t in ("a", "b")]
+    for t in threads:
+        t.start()
+    for i in range(30):
+        sim.deliver("+8613900139000", f"入站 {i}" * (1 + i % 20))  # some of them multipart
+    for t in threads:
+        t.join(20)
+    parts = [p for sent in results for p in sent]
+    assert len(results) == 80 and len(sim.wait_for_sent(80)) == 80
+    incoming, reports = [], []
+    while len(incoming) < 30 or len(reports) < len(parts):
+        event = adapter.events().get(timeout=10)
+        (incoming if isinstance(event, IncomingSms) else reports).append(event)
+    assert sorted(s.text for s in incoming) == sorted(f"入站 {i}" * (1 + i % 20) for i in range(30))
+    assert sorted(r.reference for r in reports) == sorted(p.reference for p in parts)
+    for sms in incoming:
+        adapter.delete_stored(sms)
+    assert [m for m in sim.stored() if m["kind"] == "deliver"] == []

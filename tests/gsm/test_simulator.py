@@ -226,3 +226,14 @@ def test_escape_cancels_the_sms_prompt(sim, term):
     term.read_until(b"OK\r\n")
     os.write(term.fd, b"\x1bAT\r")  # an ESC in command mode is ignored
     assert "OK" in term.read_until(b"OK\r\n").decode()
+
+
+def test_full_sim_holds_new_messages_until_there_is_room(sim, term):
+    term.cmd("AT+CNMI=2,1,0,2")
+    for i in range(50):
+        sim.store("+8613900139000", f"old {i}")
+    assert sim.deliver("+8613900139000", "new") == []  # no room: the network keeps it
+    term.cmd("AT+CMGD=7")
+    assert '+CMTI: "SM",7' in term.read_until(b'+CMTI: "SM",7\r\n').decode()
+    pdu_line = [x for x in term.cmd("AT+CMGR=7").split("\r\n") if x][1]
+    assert pdu.decode(pdu_line).text == "new"
