@@ -358,7 +358,8 @@ read = all
 write = all
 """,
             "extensions.conf": self.extensions,
-            "musiconhold.conf": "[general]\n",
+            "musiconhold.conf": "[general]\n" + ("[default]\nmode = files\ndirectory = moh\n"
+                                                   if (self.root / "usr/share/asterisk/moh").is_dir() else ""),
             "voicemail.conf": "[general]\nformat = wav\nattach = no\n[cc]\noperator => 0000,Operator\n",
             "cdr.conf": "[general]\nenable = no\n",
             "cel.conf": "[general]\nenable = no\n",

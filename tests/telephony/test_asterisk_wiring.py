@@ -110,6 +110,10 @@ def test_caller_hanging_up_during_agi_is_not_a_fallback(asterisk, hotline, agi_l
     assert not [e for e in asterisk.user_events("CcFallback") if e.get("Tag") == tag]
 
 
+def test_music_on_hold_has_a_default_class(asterisk):
+    assert "Class: default" in asterisk.cli("moh show classes")
+
+
 def test_listener_queue_is_empty_between_tests(agi_listener):
     listener = agi_listener([])
     with pytest.raises(queue.Empty):
