@@ -77,7 +77,7 @@ class CustomerService(ServiceBase):
         With ``skip_bad`` the good rows load and the bad ones are reported; otherwise one bad row loads nothing.
         """
         self.require(Action.MANAGE_CUSTOMERS)
-        checked: list[tuple[str, dict, frozenset[str]]] = []
+        checked: list[tuple[str, dict, frozenset[str], set[str]]] = []
         errors: list[tuple[int, str]] = []
         seen: set[str] = set()
         for line, row in records:
@@ -91,7 +91,8 @@ class CustomerService(ServiceBase):
                     notes=row.get("notes") or "", birthday=(row.get("birthday") or None),
                 )
                 tags = self._tags([t for t in (row.get("tags") or "").replace(";", ",").split(",") if t.strip()])
-                checked.append((phone, fields, tags))
+                present = {column for column in ("address", "zone", "notes", "birthday") if column in row}
+                checked.append((phone, fields, tags, present))
             except UsageError as exc:
                 errors.append((line, exc.message))
         if errors and not skip_bad:
@@ -99,13 +100,14 @@ class CustomerService(ServiceBase):
         loaded = updated = 0
         now = self.now_iso()
         with self.store.transaction():
-            for phone, fields, tags in checked:
+            for phone, fields, tags, present in checked:
                 existing = self.store.customer_by_phone(phone)
                 if existing is None:
                     self.store.insert_customer({"phone": phone, **fields}, tags, now)
                     loaded += 1
                 else:
-                    self.store.update_customer(existing.id, fields, now)
+                    # Only the columns the file has: a file of phone,name must not blank the addresses.
+                    self.store.update_customer(existing.id, {k: v for k, v in fields.items() if k == "name" or k in present}, now)
                     self.store.set_tags(existing.id, existing.tags | tags)
                     updated += 1
         return ImportResult(loaded, updated, errors)

@@ -145,6 +145,9 @@ def test_customer_import_gb18030(cli, tmp_path):
     path = tmp_path / "bom.csv"
     path.write_bytes("\ufeffphone,name\r\n13800138000,张三丰\r\n".encode())
     assert "0 added, 1 updated" in ok(cli("customer", "import", str(path))).err
+    updated = json.loads(ok(cli("customer", "show", PHONE, "--json")).out)
+    # columns the file does not have are left alone
+    assert (updated["name"], updated["address"], updated["zone"], updated["tags"]) == ("张三丰", "北京市海淀区中关村", "海淀", ["vip"])
 
 
 def test_customer_import_with_a_broken_row(cli, db_path, tmp_path):
