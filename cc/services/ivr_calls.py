@@ -8,10 +8,8 @@ Kept light on imports: the classic-AGI entry point (one process per call) runs t
 from __future__ import annotations
 
 import json
-import shutil
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,7 +118,7 @@ class IvrRuntime:
         call = _Call(self, store, channel)
         call.id = store.start_call(
             {
-                "id": env.get("agi_uniqueid") or uuid.uuid4().hex[:16],
+                "id": env.get("agi_uniqueid") or _new_id(),
                 "channel": env.get("agi_channel", ""),
                 "caller": env.get("agi_callerid", ""),
                 "dnid": env.get("agi_dnid", "") or env.get("agi_extension", ""),
@@ -142,7 +140,7 @@ class IvrRuntime:
         store = self.store_factory()
         call_id = store.start_call(
             {
-                "id": env.get("agi_uniqueid") or uuid.uuid4().hex[:16],
+                "id": env.get("agi_uniqueid") or _new_id(),
                 "channel": env.get("agi_channel", ""),
                 "caller": env.get("agi_callerid", ""),
                 "dnid": env.get("agi_dnid", ""),
@@ -321,7 +319,15 @@ class _Call:
             settings.prompts_dir.mkdir(parents=True, exist_ok=True)
             for old in settings.prompts_dir.glob(f"{action.target}.*"):
                 old.unlink()
+            import shutil
+
             shutil.copyfile(source, settings.prompts_dir / f"{action.target}.{settings.record_format}")
+
+
+def _new_id() -> str:
+    import uuid
+
+    return uuid.uuid4().hex[:16]
 
 
 def _safe(text: str) -> str:

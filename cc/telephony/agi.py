@@ -20,14 +20,16 @@ import io
 import os
 import re
 import signal
-import socket
 import threading
 import time
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from asterisk import agi as pyst_agi
 
 from cc.services.ports import CallerHungUp, ChannelError
+
+if TYPE_CHECKING:
+    import socket
 
 DEFAULT_READ_TIMEOUT = 30.0  # seconds for a command that should answer at once
 _CODE = re.compile(r"^(\d{3})[ -]")
@@ -80,7 +82,7 @@ class AGI(pyst_agi.AGI):
     def _readline(self) -> str:
         try:
             line = self.stdin.readline()
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:  # socket.timeout is TimeoutError
             raise ChannelError("no reply from Asterisk in time") from None
         except (ConnectionError, OSError, ValueError) as exc:  # ValueError: read on a closed file
             raise CallerHungUp(f"connection lost: {exc}") from None

@@ -84,10 +84,27 @@ def build_runtime(
             store.close()
     runtime = IvrRuntime(store_factory, clock, settings, lookup, trees)
     runtime.writer = writer
-    from cc.telephony.queue_handler import make_hook
-
-    runtime.acd = make_hook(config, clock)  # the IVR's queue nodes hand callers to the ACD
+    runtime.acd = _lazy_acd_hook(config, clock)  # the IVR's queue nodes hand callers to the ACD
     return runtime
+
+
+def _lazy_acd_hook(config: Config, clock: Clock) -> Any:
+    """The ACD hook (cc/telephony/queue_handler.py), imported when a caller first reaches a queue node:
+    a classic-AGI process that never queues does not pay for loading the ACD (~45 ms here)."""
+    import threading
+
+    lock = threading.Lock()
+    loaded: list[Any] = []
+
+    def hook(call: Any, queue: str) -> Any:
+        with lock:
+            if not loaded:
+                from cc.telephony.queue_handler import make_hook
+
+                loaded.append(make_hook(config, clock))
+        return loaded[0](call, queue)
+
+    return hook
 
 
 def parse_request(env: dict[str, str], default_script: str = "inbound") -> tuple[str, dict[str, str]]:
