@@ -62,6 +62,8 @@ class CatalogService(ServiceBase):
                 errors.append((line, f"unknown SKU '{sku}'"))
             elif not raw.isdigit():
                 errors.append((line, f"quantity '{raw}' is not a whole number of 0 or more"))
+            elif int(raw) < (reserved := self.store.stock_row(sku)["reserved"]):
+                errors.append((line, f"{sku}: {raw} on hand is less than the {reserved} reserved by open orders"))
             else:
                 good.append((sku, int(raw)))
         if errors and not skip_bad:

@@ -527,6 +527,17 @@ def test_products_and_stock_import(world):
     assert result.updated == 1 and stock(world, MILK) == (80, 0)
 
 
+def test_stock_import_below_reservations_is_a_bad_row(world):
+    world.orders.new(phone=PHONE, items=[(YOGURT, 2)], deliveries=5)  # reserves 10
+    rows = [(2, {"sku": MILK, "quantity": "70"}), (3, {"sku": YOGURT, "quantity": "9"})]
+    result = world.catalog.import_stock(rows)
+    assert result.updated == 0
+    assert result.errors == [(3, "YOG-200: 9 on hand is less than the 10 reserved by open orders")]
+    assert stock(world, MILK) == (100, 0)
+    result = world.catalog.import_stock(rows, skip_bad=True)
+    assert result.updated == 1 and stock(world, MILK) == (70, 0) and stock(world, YOGURT) == (50, 10)
+
+
 # --- users -------------------------------------------------------------------------------------------
 def test_users_hash_authenticate_disable(world, db_path, as_user):
     user = world.users.add("chen", role="agent", password="秘密-password", display_name="陈芳")
