@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from cc.domain.orders import OrderStatus, OrderView
+from cc.errors import NotFound
 from cc.services.base import ServiceBase
 
 
@@ -70,7 +71,7 @@ class DairyService(ServiceBase):
             try:
                 self.link.deliver(payload)
             except DairyLinkError as exc:
-                attempts.append(self._failed(message, str(exc)))
+                attempts.append(self._failed(message, payload["order_code"], str(exc)))
                 continue
             with self.store.transaction():
                 self.store.finish_dairy(message["id"], status="sent", now=self.now_iso())
@@ -87,9 +88,11 @@ class DairyService(ServiceBase):
 
     def retry(self, message_id: int) -> None:
         with self.store.transaction():
+            if self.store.dairy_message(message_id) is None:
+                raise NotFound(f"no message {message_id} in the dairy outbox", "see 'cc dairy outbox'")
             self.store.finish_dairy(message_id, status="pending", now=self.now_iso(), next_attempt_at=self.now_iso())
 
-    def _failed(self, message: dict, error: str) -> DeliveryAttempt:
+    def _failed(self, message: dict, order_code: str, error: str) -> DeliveryAttempt:
         settings = self.config.dairy
         with self.store.transaction():
             if message["attempts"] >= settings.max_attempts:
@@ -100,4 +103,4 @@ class DairyService(ServiceBase):
                 self.store.finish_dairy(message["id"], status="pending", now=self.now_iso(), error=error,
                                         next_attempt_at=self.later_iso(seconds=delay))
                 status = "pending"
-        return DeliveryAttempt(message["id"], str(message.get("order_id")), status, error)
+        return DeliveryAttempt(message["id"], order_code, status, error)

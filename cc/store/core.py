@@ -376,6 +376,9 @@ class SqliteStore:
             (status, error, next_attempt_at, status, now, message_id),
         )
 
+    def dairy_message(self, message_id: int) -> dict | None:
+        return one(self.db, "SELECT * FROM dairy_outbox WHERE id = ?", (message_id,))
+
     def dairy_messages(self, statuses: Iterable[str] = (), limit: int = 100) -> list[dict]:
         statuses = list(statuses)
         where = f"WHERE d.status IN ({','.join('?' * len(statuses))})" if statuses else ""

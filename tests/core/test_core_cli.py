@@ -511,6 +511,7 @@ def test_dairy_outbox_flush_retry(cli, world, db_path, tmp_path):
     assert (tmp_path / "dairy" / f"{code}-order.json").exists()
     assert "0 sent, 0 not delivered" in ok(cli("dairy", "flush")).err
     assert json.loads(ok(cli("dairy", "outbox", "--status", "pending", "--json")).out) == []
+    assert_clean_error(cli("dairy", "retry", "999"), 1)
 
 
 # --- users -------------------------------------------------------------------------------------------

@@ -254,7 +254,13 @@ def test_dairy_down_leaves_the_order_charged_and_retries_with_backoff(world, db_
     assert message["status"] == "pending" and message["attempts"] == 1 and "dairy down" in message["last_error"]
     assert svc.dairy.deliver_due() == []  # not due yet: backoff 30 s
     clock.advance(seconds=31)
+    [attempt] = svc.dairy.deliver_due()
+    assert (attempt.order_code, attempt.status) == (order.code, "pending")
+    with pytest.raises(NotFound):
+        svc.dairy.retry(999)
+    clock.advance(seconds=31)
     fake_dairy.fail = False
+    clock.advance(seconds=61)  # the second retry waits twice as long
     attempts = svc.dairy.deliver_due()
     assert [a.status for a in attempts] == ["sent"]
     assert svc.orders.get(order.code).status == "sent_to_dairy"
