@@ -277,6 +277,10 @@ class AsteriskRuntime:
     keep_files: bool = False  # leave the run folder (configs, logs) behind after stop(), for debugging
     verbose: int = 3
     extra_configs: dict[str, str] = field(default_factory=dict)  # file name -> text (e.g. voicemail.conf)
+    # Classic AGI: mount the host's / at /host in Asterisk's private namespace (read-write), so
+    # AGI(HOST_EXEC,/path/on/host/program,args...) runs a host program (the venv's cc-agi) per call.
+    host_access: bool = False
+    env: dict[str, str] = field(default_factory=dict)  # extra environment for Asterisk (and its AGI children)
 
     def __post_init__(self) -> None:
         self.root = Path(self.root)
@@ -295,6 +299,11 @@ class AsteriskRuntime:
     @property
     def conf_path(self) -> str:
         return f"{self.base}/etc/asterisk.conf"
+
+    @property
+    def host_exec(self) -> str:
+        """With ``host_access``: the program (as Asterisk sees it) that runs a host program, for AGI()."""
+        return f"{self.base}/bin/host-exec"
 
     @property
     def log_file(self) -> Path:
@@ -405,14 +414,22 @@ write = all
             self.ami_port = free_port()
         _remove_stale_runs(self.root)
         self._write_configs()
-        script = ('set -e; mount -t proc proc "$1/proc"; mount --rbind /dev "$1/dev"; '
-                  'exec chroot "$1" /usr/sbin/asterisk -f -n -C "$2"')
+        script = 'set -e; mount -t proc proc "$1/proc"; mount --rbind /dev "$1/dev"; '
+        if self.host_access:
+            script += 'mkdir -p "$1/host"; mount --rbind / "$1/host"; '
+            wrapper = self.host_path(self.host_exec)
+            wrapper.parent.mkdir(parents=True, exist_ok=True)
+            wrapper.write_text('#!/bin/sh\n# run a host program (classic AGI): host-exec /path/on/host ARGS...\n'
+                               'exec chroot /host "$@"\n', encoding="utf-8")
+            wrapper.chmod(0o755)
+        script += 'exec chroot "$1" /usr/sbin/asterisk -f -n -C "$2"'
+
         self._console = open(self.host_path(f"{self.base}/log/console"), "wb")
         self.process = subprocess.Popen(
             ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", script, "sh",
              str(self.root), self.conf_path],
             stdin=subprocess.DEVNULL, stdout=self._console, stderr=subprocess.STDOUT, start_new_session=True,
-            preexec_fn=_die_with_parent)
+            preexec_fn=_die_with_parent, env={**os.environ, **self.env} if self.env else None)
         try:
             self._wait_booted(timeout)
             self.ami = AmiConnection("127.0.0.1", self.ami_port, self.ami_username, self.ami_secret)
