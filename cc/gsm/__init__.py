@@ -27,13 +27,26 @@ Contract for the SMS gateway (stable; fields may be added, none removed):
     ``delete_stored(sms)`` - only after the caller stored ``sms`` safely (Gammu's rule).
     ``health() -> ModemHealth`` (raises ``ModemTimeout``/``Unreachable`` when the modem does not answer).
 
+Config used (``cc.config.ModemConfig``, ``gsm.modems[]``): ``device``, ``name``, ``baudrate``, ``pin``,
+``mode`` (pdu | text: text mode only for short plain-ASCII texts, the rest still goes as PDUs; reading is
+always done in PDU mode), ``rtscts`` (hardware flow control, default off; DSR/DTR flow control is never
+used), ``smsc``. ``sms.multipart_timeout_seconds`` is the ``multipart_timeout`` below.
+
 Implementations
     ``cc.gsm.modem.GsmModemAdapter(modem_config, *, multipart_timeout=300, log=None)`` - the real one
-    (also ``wait_for_report(reference, recipient, timeout)``, ``skipped_setup``).
+    (also ``wait_for_report(reference, recipient, timeout)``, ``skipped_setup`` = optional set-up commands
+    the modem rejected, ``read_timeout``/``retry_delay`` for reading newly announced messages). Its module
+    docstring lists each python-gsmmodem-new defect and where it is contained.
     ``cc.gsm.fake.FakeModem`` - in memory, for unit tests of the gateway.
-    ``cc.gsm.simulator.ModemSimulator`` - a modem on a pty for integration tests and ``cc demo``
-    (``start()/stop()``, ``device_path``, ``deliver()``, ``sent_messages()``, ``wait_for_sent()``,
-    ``fault()``); CLI ``cc gsm simulate|deliver|fault|sent``.
+    ``cc.gsm.simulator.ModemSimulator(personality="generic", *, delay=0, link=None, control=None,
+    pin=None, auto_report=True, report_delay=0.05, report_status=0, three_wire=False)`` - a modem on a
+    pty for integration tests and ``cc demo``: ``start()/stop()`` (or ``with``), ``device_path`` (stable
+    symlink), ``deliver(sender, text, *, ucs2, gap, skip_parts, reverse)``, ``store()`` (on the SIM,
+    unannounced), ``sent_messages()`` / ``wait_for_sent(n, timeout)``, ``send_status_report(ref,
+    status=...)``, ``fault(kind, **args)`` (kinds in ``FAULT_KINDS``, documented on ``fault``),
+    ``stored()``, ``client_connected``. Personalities in ``cc.gsm.personalities``. CLI:
+    ``cc gsm simulate|deliver|fault|sent|personalities``; control socket protocol: one JSON object per
+    line (``{"cmd": "deliver"|"sent"|"fault"|"report"|"stored"|"ping", ...}``).
 
 Import the submodules directly; this package imports nothing heavy.
 """
