@@ -204,6 +204,8 @@ class OrderView:
     created_at: str = ""
     created_by: str = ""
     call_id: str | None = None
+    address: str = ""  # the customer's delivery address and zone, as the dairy needs them
+    zone: str = ""
 
     @property
     def per_delivery_fen(self) -> int:

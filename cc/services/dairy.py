@@ -34,7 +34,7 @@ def dairy_payload(order: OrderView, kind: str) -> dict:
     return {
         "kind": kind,
         "order_code": order.code,
-        "customer": {"name": order.customer_name, "phone": order.phone},
+        "customer": {"name": order.customer_name, "phone": order.phone, "address": order.address, "zone": order.zone},
         "lines": [{"sku": l.sku, "name": l.name, "quantity": l.quantity, "price_fen": l.price_fen} for l in order.lines],
         "plan": {"start_date": order.start_date, "frequency": order.frequency, "deliveries": order.deliveries,
                  "end_date": order.end_date},
@@ -50,8 +50,6 @@ class DairyService(ServiceBase):
     def enqueue(self, order: OrderView, *, kind: str) -> None:
         """Inside the caller's transaction: the message exists iff the charge (or cancellation) does."""
         payload = dairy_payload(order, kind)
-        customer = self.store.customer_by_id(order.customer_id)
-        payload["customer"].update({"address": customer.address, "zone": customer.zone})
         key = f"dairy:{kind}:{order.code}"
         payload["idempotency_key"] = key
         self.store.enqueue_dairy(order_id=order.id, kind=kind, key=key, payload=payload, now=self.now_iso())

@@ -22,6 +22,7 @@ from cc.domain.orders import (
     Frequency,
     Line,
     OrderEvent,
+    OrderLineView,
     OrderStatus,
     OrderView,
     PlanError,
@@ -105,21 +106,28 @@ class OrderService(ServiceBase):
         plan = self._plan(start, frequency, deliveries, until)
         with self.store.transaction():
             customer = self._orderable_customer(phone)
-            lines = self._lines(items)
+            lines, names = self._lines_named(items)
             total = order_total(lines, plan.deliveries)
             now = self.now_iso()
-            code = self._new_code()
+            fields = {
+                "code": self._new_code(), "customer_id": customer.id, "status": S.DRAFT.value,
+                "start_date": plan.start.isoformat(), "frequency": plan.frequency.value,
+                "deliveries": plan.deliveries, "end_date": plan.end.isoformat(), "total_fen": total,
+                "call_id": call_id, "created_by": actor.name, "created_at": now, "updated_at": now,
+            }
             order_id = self.store.insert_order(
-                {
-                    "code": code, "customer_id": customer.id, "status": S.DRAFT.value,
-                    "start_date": plan.start.isoformat(), "frequency": plan.frequency.value,
-                    "deliveries": plan.deliveries, "end_date": plan.end.isoformat(), "total_fen": total,
-                    "call_id": call_id, "created_by": actor.name, "created_at": now, "updated_at": now,
-                },
-                [(i + 1, line.sku, line.quantity, line.price_fen) for i, line in enumerate(lines)],
+                fields, [(i + 1, line.sku, line.quantity, line.price_fen) for i, line in enumerate(lines)]
             )
             self.store.add_order_event(order_id, at=now, actor=actor.name, from_status=None, to_status=S.DRAFT, reason="entered")
-            order = self.store.order_by_id(order_id)
+            # Built from what was just written, rather than read back: entry is the hot path.
+            order = OrderView(
+                id=order_id, code=fields["code"], customer_id=customer.id, phone=customer.phone,
+                customer_name=customer.name, status=S.DRAFT.value, lines=tuple(
+                    OrderLineView(l.sku, names[l.sku], l.quantity, l.price_fen) for l in lines),
+                start_date=fields["start_date"], frequency=fields["frequency"], deliveries=plan.deliveries,
+                end_date=fields["end_date"], total_fen=total, created_at=now, created_by=actor.name, call_id=call_id,
+                address=customer.address, zone=customer.zone,
+            )
             if submit:
                 order = self._submit(order, actor.name, "submitted")
             return order
@@ -333,8 +341,8 @@ class OrderService(ServiceBase):
         self._check_balance(order.customer_id, order.total_fen)
         self._reserve(order.id, lines, order.deliveries, actor)
         expires_at = self._expiry()
-        self.store.update_order(order.id, {"expires_at": expires_at}, self.now_iso())
-        order = self._move(replace(order, expires_at=expires_at), S.AWAITING_CONFIRMATION, actor, reason, release=False)
+        order = self._move(replace(order, expires_at=expires_at), S.AWAITING_CONFIRMATION, actor, reason, release=False,
+                           also={"expires_at": expires_at})
         self._notify_awaiting(order)
         return order
 
@@ -360,10 +368,11 @@ class OrderService(ServiceBase):
                 "the order is now payment_failed; top up the account and enter it again",
             )
         now = self.now_iso()
-        key = f"charge:order:{order.id}"
-        if self.store.ledger_entry_by_key(key) is None:
-            self.store.add_ledger_entry(customer_id=order.customer_id, kind="charge", amount_fen=-order.total_fen,
-                                        key=key, now=now, order_id=order.id, actor=actor, note=f"order {order.code}")
+        # The status compare-and-set above guarantees one charge per order; the ledger's unique key is the
+        # backstop should anything ever try again.
+        self.store.add_ledger_entry(customer_id=order.customer_id, kind="charge", amount_fen=-order.total_fen,
+                                    key=f"charge:order:{order.id}", now=now, order_id=order.id, actor=actor,
+                                    note=f"order {order.code}")
         for sku, units in needed.items():
             self.store.change_stock(sku, quantity_delta=-units, reserved_delta=-units, kind="consume", now=now,
                                     order_id=order.id, actor=actor)
@@ -372,7 +381,8 @@ class OrderService(ServiceBase):
             self.dairy.enqueue(order, kind="order")
         return order, None
 
-    def _move(self, order: OrderView, target: OrderStatus, actor: str, reason: str, *, release: bool = True) -> OrderView:
+    def _move(self, order: OrderView, target: OrderStatus, actor: str, reason: str, *, release: bool = True,
+              also: dict | None = None) -> OrderView:
         """One state change: checked by the domain, compare-and-set in the store, written to history.
         Leaving a reserving state for anything but a charge releases the stock."""
         try:
@@ -380,7 +390,7 @@ class OrderService(ServiceBase):
         except TransitionError as exc:
             raise Refused(f"order {order.code}: {exc}", f"see 'cc order show {order.code}'") from None
         now = self.now_iso()
-        if not self.store.set_order_status(order.id, order.status, target.value, now):
+        if not self.store.set_order_status(order.id, order.status, target.value, now, also):
             raise Refused(f"order {order.code} changed while this was being done", "look at it again and retry")
         if release and order.status in RESERVING and target not in RESERVING:
             self._release(order, self._lines_of(order), actor, reason)
@@ -418,19 +428,24 @@ class OrderService(ServiceBase):
         return customer
 
     def _lines(self, items: list[tuple[str, int]]) -> list[Line]:
+        return self._lines_named(items)[0]
+
+    def _lines_named(self, items: list[tuple[str, int]]) -> tuple[list[Line], dict[str, str]]:
+        """Checked order lines at today's prices, and each product's name."""
         if not items:
             raise UsageError("an order needs at least one item", "give --item SKU:QTY")
         try:
             merged = merge_lines(items)
         except PlanError as exc:
             raise UsageError(str(exc), "quantities are whole numbers of 1 or more") from None
-        lines = []
+        lines, names = [], {}
         for sku, quantity in merged:
             product = self.store.product(sku)
             if product is None or not product["active"]:
                 raise NotFound(f"unknown product SKU '{sku}'", "see 'cc product list'")
             lines.append(Line(sku, quantity, product["price_fen"]))
-        return lines
+            names[sku] = product["name"]
+        return lines, names
 
     @staticmethod
     def _lines_of(order: OrderView) -> list[Line]:

@@ -204,10 +204,13 @@ class SqliteStore:
             f"UPDATE orders SET {assignments}, updated_at = :now WHERE id = :id", {**fields, "now": now, "id": order_id}
         )
 
-    def set_order_status(self, order_id: int, expected: str, target: str, now: str) -> bool:
-        """Compare-and-set on the status: False when someone else moved the order first."""
+    def set_order_status(self, order_id: int, expected: str, target: str, now: str, also: dict | None = None) -> bool:
+        """Compare-and-set on the status (plus any ``also`` columns): False when someone else moved the order first."""
+        also = also or {}
+        extra = "".join(f", {name} = :{name}" for name in also)
         cursor = self.db.conn.execute(
-            "UPDATE orders SET status = ?, updated_at = ? WHERE id = ? AND status = ?", (target, now, order_id, expected)
+            f"UPDATE orders SET status = :target, updated_at = :now{extra} WHERE id = :id AND status = :expected",
+            {**also, "target": target, "now": now, "id": order_id, "expected": expected},
         )
         return cursor.rowcount == 1
 
@@ -221,7 +224,8 @@ class SqliteStore:
             (order_id, at, actor, from_status, to_status, reason, json.dumps(detail or {}, ensure_ascii=False)),
         )
 
-    _ORDER_SQL = "SELECT o.*, c.phone, c.name AS customer_name FROM orders o JOIN customers c ON c.id = o.customer_id"
+    _ORDER_SQL = ("SELECT o.*, c.phone, c.name AS customer_name, c.address, c.zone"
+                  " FROM orders o JOIN customers c ON c.id = o.customer_id")
 
     def _orders(self, where: str, params: tuple, suffix: str = "") -> list[OrderView]:
         found = rows(self.db, f"{self._ORDER_SQL} WHERE {where} {suffix}", params)
@@ -244,7 +248,7 @@ class SqliteStore:
                 start_date=r["start_date"], frequency=r["frequency"], deliveries=r["deliveries"],
                 end_date=r["end_date"], total_fen=r["total_fen"], deliveries_done=r["deliveries_done"],
                 refunded_fen=r["refunded_fen"], expires_at=r["expires_at"], created_at=r["created_at"],
-                created_by=r["created_by"], call_id=r["call_id"],
+                created_by=r["created_by"], call_id=r["call_id"], address=r["address"], zone=r["zone"],
             )
             for r in found
         ]
