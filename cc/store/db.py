@@ -38,6 +38,9 @@ def open_db(path: str | Path, *, migrate: bool = True) -> sqlite_utils.Database:
         if mode.lower() != "wal" and str(path) != ":memory:":
             conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
+        # A checkpoint fsyncs (about 5 ms on these disks); every 10,000 pages (40 MB of WAL) instead of
+        # SQLite's 1,000 keeps that off the order path without letting the WAL grow without bound.
+        conn.execute("PRAGMA wal_autocheckpoint=10000")
         conn.execute("PRAGMA foreign_keys=ON")
     except sqlite3.DatabaseError as exc:
         raise UsageError(f"cannot open database {path}: {exc}", "check that the file is a cc SQLite database") from exc
