@@ -83,7 +83,16 @@ def list_(
 ) -> None:
     """List orders, newest first."""
     since_date = parse_date(since, "--since")
-    orders = services(ctx).orders.list(phone=phone, statuses=status, since=since_date.isoformat() if since_date else None, limit=limit)
+    since_iso = None
+    if since_date:  # local midnight, as the UTC instant the database stores
+        from datetime import datetime, time
+        from zoneinfo import ZoneInfo
+
+        from cc.commands._common import config
+        from cc.domain.timestamps import iso
+
+        since_iso = iso(datetime.combine(since_date, time(), ZoneInfo(config(ctx).timezone)))
+    orders = services(ctx).orders.list(phone=phone, statuses=status, since=since_iso, limit=limit)
     if as_json:
         print_json([_order_dict(o) for o in orders])
         return

@@ -310,6 +310,19 @@ def test_order_list(cli, world):
     assert_clean_error(cli("order", "list", "--since", "yesterday"), 2)
 
 
+def test_order_list_since_is_a_local_date(cli, world, db_path):
+    from core_helpers import make_services
+
+    from cc.clock import FrozenClock
+
+    early = make_services(db_path, FrozenClock("2026-11-25T23:30:00+00:00"))  # 07:30 on the 26th in Shanghai
+    code = early.orders.new(phone=PHONE, items=[(MILK, 1)]).code
+    late = make_services(db_path, FrozenClock("2026-11-25T15:59:00+00:00"))  # 23:59 on the 25th
+    before = late.orders.new(phone=PHONE, items=[(MILK, 1)]).code
+    listed = [o["code"] for o in json.loads(ok(cli("order", "list", "--since", "2026-11-26", "--json")).out)]
+    assert code in listed and before not in listed
+
+
 def test_order_amend_cancel(cli, world):
     code = new_order(cli, "--deliveries", "2")
     assert json.loads(ok(cli("stock", "show", MILK, "--json")).out)["reserved"] == 4
