@@ -304,6 +304,9 @@ class GsmModemAdapter:
         self._ref_lock = threading.Lock()
         self.read_timeout = 5.0  # seconds for AT+CMGR of a newly announced message
         self.retry_delay = 2.0  # first retry of an unanswered read; then 2x, 3x
+        self.poll_interval = 10.0  # seconds between SIM reads when the modem announces nothing
+        self.polling = False
+        self._next_poll = 0.0
         self._read_mem = "SM"
         self._down_reported = False
         self.imei: str | None = None
@@ -344,6 +347,10 @@ class GsmModemAdapter:
         finally:
             modem._cc_connecting = False
         self.skipped_setup = list(modem.skipped_setup)
+        self.polling = not modem._smsReadSupported  # no AT+CNMI: new messages are found by reading the SIM
+        if self.polling:
+            self.log.warning("modem %s does not announce new SMS (AT+CNMI refused): reading the SIM every %.0f s", self.name, self.poll_interval)
+        self._next_poll = 0.0
         self._down_reported = False
         with self._lock:  # a new connection re-reads the SIM: what was handed out before is handed out again
             self._pending_refs.clear()
@@ -426,6 +433,9 @@ class GsmModemAdapter:
             due = [r for r in retries if r[0] <= now]
             retries = [r for r in retries if r[0] > now]
             work = [(0, item)] if item is not None else []
+            if self.polling and now >= self._next_poll:
+                self._next_poll = now + self.poll_interval
+                work += [(0, ("poll",))]
             work += [(attempt, note) for _, attempt, note in due]
             for attempt, note in work:
                 try:
@@ -483,12 +493,24 @@ class GsmModemAdapter:
             if m:
                 ref, number, _scts, _dt, status = m.groups()
                 self._put_report(int(ref), number, int(status), datetime.now(timezone.utc))
+        elif kind == "poll":
+            self._poll(modem)
         elif kind == "down":
             self._report_down(item[1])
         elif kind in ("library_sms", "library_report"):
             self.log.debug("library callback %s ignored (handled by cc)", kind)
         else:
             self.log.debug("unhandled modem notification %r", item)
+
+    def _poll(self, modem: _CcGsmModem) -> None:
+        """For a modem that announces nothing (AT+CNMI refused): look at the SIM for messages not yet handed over."""
+        with self._lock, modem._txLock, self._pdu_mode(modem):
+            mem = self._read_mem
+            self._select_mem(modem, mem)
+            lines = modem.write("AT+CMGL=4", timeout=self.read_timeout)
+            fresh = [int(m.group(1)) for m in map(_CMGL_PDU.match, lines) if m and (mem, int(m.group(1))) not in self._pending_refs]
+        for index in fresh:
+            self._handle(modem, ("cmti", mem, index))
 
     def _accept(self, decoded: pdus.DecodedPdu, refs: tuple) -> None:
         if decoded.type != "SMS-DELIVER":

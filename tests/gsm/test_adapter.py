@@ -218,3 +218,24 @@ def test_concurrent_sends_while_messages_and_reports_pour_in(sim, adapter):
     for sms in incoming:
         adapter.delete_stored(sms)
     assert [m for m in sim.stored() if m["kind"] == "deliver"] == []
+
+
+def test_modem_without_new_message_indications_is_polled(tmp_path, make_adapter):
+    import dataclasses
+
+    from cc.gsm.personalities import PERSONALITIES
+    from cc.gsm.simulator import ModemSimulator
+
+    mute = dataclasses.replace(PERSONALITIES["generic"], name="mute", cnmi_accept=())
+    with ModemSimulator(mute, link=tmp_path / "mute0") as sim:
+        adapter = make_adapter(sim, connect=False)
+        adapter.poll_interval = 0.2
+        adapter.connect()
+        assert adapter.polling
+        sim.deliver("+8613900139000", "Y")  # stored, never announced
+        sms = next_event(adapter.events(), IncomingSms)
+        assert sms.text == "Y"
+        adapter.delete_stored(sms)
+        sim.deliver("+8613900139000", "第二条" * 30)
+        assert next_event(adapter.events(), IncomingSms).text == "第二条" * 30
+        adapter.close()
