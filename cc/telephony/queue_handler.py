@@ -2,7 +2,7 @@
 MixMonitor, voicemail), the hook the IVR's queue node calls, and the ``acd_answered`` AGI script the
 agent's channel runs when the agent picks up (Dial's ``U()`` option, context ``cc-acd-answered``).
 
-Dial contract: ``Dial(AGENT,RING_SECONDS,U(cc-acd-answered^URL))`` where URL is
+Dial contract: ``Dial(AGENT,RING_SECONDS,gU(cc-acd-answered^URL))`` where URL is
 ``agi://HOST:PORT/acd_answered?w=WAITING_ID`` — the subroutine marks the agent on_call the moment the
 call is answered, so the live state is right during the conversation (``render_acd_contexts``).
 """
@@ -73,13 +73,21 @@ class AgiQueueChannel:
         self.settings = settings
 
     def music(self, on: bool) -> None:
-        if on:
-            self.agi.execute("SET MUSIC", "on", self.settings.music_class)
-        else:
-            self.agi.execute("SET MUSIC", "off")
+        try:
+            if on:
+                self.agi.execute("SET MUSIC", "on", self.settings.music_class)
+            else:
+                self.agi.execute("SET MUSIC", "off")
+        except pyst_agi.AGIAppError:
+            self.agi.hung_up = True
+            raise CallerHungUp("caller hung up") from None
 
     def wait(self, seconds: float) -> str:
-        result = self.agi.execute("WAIT FOR DIGIT", max(1, int(seconds * 1000)), timeout=seconds + DEFAULT_READ_TIMEOUT)
+        try:
+            result = self.agi.execute("WAIT FOR DIGIT", max(1, int(seconds * 1000)), timeout=seconds + DEFAULT_READ_TIMEOUT)
+        except pyst_agi.AGIAppError:  # -1: the channel is gone
+            self.agi.hung_up = True
+            raise CallerHungUp("caller hung up while waiting") from None
         value = result["result"][0]
         try:
             code = int(value)
@@ -95,7 +103,8 @@ class AgiQueueChannel:
 
     def dial(self, dial: str, ring_seconds: int, waiting_id: int, options: str = "") -> DialResult:
         url = self.settings.answered_url(waiting_id)
-        opts = options + (f"U({ANSWERED_CONTEXT}^{url})" if url else "")
+        # g: when the agent hangs up first the caller stays (survey); without it Dial returns -1 (hang up)
+        opts = "g" + options.replace("g", "") + (f"U({ANSWERED_CONTEXT}^{url})" if url else "")
         try:
             self.agi.execute("EXEC", "Dial", _quote_arg(f"{dial},{int(ring_seconds)},{opts}"), timeout=LONGEST_CALL)
         except pyst_agi.AGIAppError:
