@@ -243,6 +243,9 @@ class OrderService(ServiceBase):
         """Supervisor only. Without an amount: refund the undelivered part and cancel the order (the dairy is
         told); with an amount: a partial (goodwill) refund, the order goes on."""
         actor = self.require(Action.REFUND)
+        if amount_fen is not None and amount_fen <= 0:
+            raise UsageError(f"a refund must be more than 0.00, not {format_yuan(amount_fen)}",
+                             "give --amount in yuan, e.g. 5.00, or leave it out to refund the undelivered part")
         with self.store.transaction():
             order = self.get(code)
             if order.status not in PAID:

@@ -479,6 +479,7 @@ def test_bad_order_codes(cli, world, db_path):
                  ["order", "amend", "999999", "--deliveries", "2"], ["order", "refund", "999999"]):
         assert_clean_error(cli(*argv), 1)
     assert_clean_error(cli("order", "refund", code, "--amount", "abc"), 2)
+    assert_clean_error(cli("order", "refund", code, "--amount", "0", user="li"), 2)
     refused = cli("order", "refund", code, user="li")
     assert_clean_error(refused, 1)
     assert "cancel it instead" in refused.err

@@ -372,6 +372,9 @@ def test_partial_refund_keeps_the_order_going(staff, as_user):
     after = li.orders.refund(order.code, amount_fen=5_00, reason="goodwill")
     assert after.status == "sent_to_dairy" and after.refunded_fen == 5_00
     assert balance(staff) == 55_00
+    for bad in (0, -5_00):
+        with pytest.raises(UsageError, match="must be more than 0.00"):
+            li.orders.refund(order.code, amount_fen=bad)
     with pytest.raises(Refused, match="more than the 45.00 still refundable"):
         li.orders.refund(order.code, amount_fen=46_00)
     after = li.orders.refund(order.code, amount_fen=5_00)  # the same amount again is a new refund, not a replay
