@@ -299,7 +299,9 @@ class OrderService(ServiceBase):
                 continue
             if order is None:
                 errors.append((line, f"unknown order code '{code}'"))
-            elif order.status not in (S.SENT_TO_DAIRY, S.IN_DELIVERY, S.COMPLETED):
+            elif order.status not in (S.SENT_TO_DAIRY, S.IN_DELIVERY, S.COMPLETED) and not any(
+                d["delivered_on"] == day for d in self.store.deliveries(order.id)
+            ):  # (a delivery already recorded stays harmless to re-import after a refund cancelled the order)
                 errors.append((line, f"order {code} is {order.status}, not with the dairy"))
             else:
                 good.append((line, order, day, (row.get("note") or "").strip()))

@@ -423,6 +423,18 @@ def test_delivery_import_moves_and_is_idempotent(world, db_path):
     assert statuses(db_path, order.code)[-2:] == ["in_delivery", "completed"]
 
 
+def test_re_importing_deliveries_after_a_refund_is_harmless(world, as_user):
+    order = world.orders.new(phone=PHONE, items=[(MILK, 1)], deliveries=3)
+    world.orders.confirm(order.code)
+    rows = [(2, {"order_code": order.code, "delivered_on": "2026-11-27"})]
+    assert world.orders.record_deliveries(rows).recorded == 1
+    as_user("li").orders.refund(order.code)  # cancels the rest
+    again = world.orders.record_deliveries(rows)
+    assert (again.recorded, again.already, again.errors) == (0, 1, [])
+    more = world.orders.record_deliveries([(2, {"order_code": order.code, "delivered_on": "2026-11-28"})])
+    assert more.errors == [(2, f"order {order.code} is cancelled, not with the dairy")]
+
+
 def test_single_delivery_order_completes_straight_from_the_dairy(world):
     order = world.orders.new(phone=PHONE, items=[(MILK, 1)])
     world.orders.confirm(order.code)
