@@ -42,7 +42,8 @@ Implementations
     pin=None, auto_report=True, report_delay=0.05, report_status=0, three_wire=False)`` - a modem on a
     pty for integration tests and ``cc demo``: ``start()/stop()`` (or ``with``), ``device_path`` (stable
     symlink), ``deliver(sender, text, *, ucs2, gap, skip_parts, reverse)``, ``store()`` (on the SIM,
-    unannounced), ``sent_messages()`` / ``wait_for_sent(n, timeout)``, ``send_status_report(ref,
+    unannounced), ``sent_messages()`` / ``wait_for_sent(n, timeout)``, ``on_sent(callback)`` (simulated customers
+    replying), ``send_status_report(ref,
     status=...)``, ``fault(kind, **args)`` (kinds in ``FAULT_KINDS``, documented on ``fault``),
     ``stored()``, ``client_connected``. Personalities in ``cc.gsm.personalities``. CLI:
     ``cc gsm simulate|deliver|fault|sent|personalities``; control socket protocol: one JSON object per

@@ -31,6 +31,7 @@ import itertools
 import json
 import logging
 import os
+import queue
 import re
 import select
 import socket
@@ -174,6 +175,10 @@ class ModemSimulator:
         self.commands: list[str] = []  # every command received, for tests
         self._sent_parts: list[SentPart] = []
         self._held: list[tuple[str, StoredMessage, bool]] = []  # (memory, message, announce) waiting for room
+        self._callbacks: list[Callable[[SentMessage], None]] = []
+        self._callback_queue: queue.Queue[SentMessage] = queue.Queue()
+        self._callback_thread: threading.Thread | None = None
+        self._open_groups: dict[tuple[str, int, int], dict[int, SentPart]] = {}
         self._reset_state(power_on=True)
 
     # ------------------------------------------------------------------ state
@@ -216,6 +221,8 @@ class ModemSimulator:
         self._wake()
         if self._io_thread:
             self._io_thread.join(timeout=5)
+        if self._callback_thread:
+            self._callback_thread.join(timeout=5)
         if self._control_sock is not None:
             try:
                 self._control_sock.close()
@@ -672,8 +679,50 @@ class ModemSimulator:
         with self._sent_cond:
             self._sent_parts.append(part)
             self._sent_cond.notify_all()
+        self._message_done(part)
         if part.status_report and self.auto_report:
             self._at(when + self.report_delay, lambda: self._report_bytes(part.reference, part.to, self.report_status))
+
+    def _message_done(self, part: SentPart) -> None:
+        """Hand a completely sent message to the ``on_sent`` callbacks (on their own thread)."""
+        if not self._callbacks:
+            return
+        if part.concat is None:
+            message = SentMessage(part.to, pdus.fix_text(part.text), 1, [part.reference], part.status_report, part.mode, part.at)
+        else:
+            ref, total, seq = part.concat
+            group = self._open_groups.setdefault((part.to, ref, total), {})
+            group[seq] = part
+            if len(group) < total:
+                return
+            del self._open_groups[(part.to, ref, total)]
+            ordered = [group[i] for i in sorted(group)]
+            message = SentMessage(
+                part.to, pdus.fix_text("".join(p.text for p in ordered)), total, [p.reference for p in ordered],
+                ordered[0].status_report, part.mode, part.at,
+            )
+        self._callback_queue.put(message)
+
+    def on_sent(self, callback: Callable[[SentMessage], None]) -> None:
+        """Call ``callback(message)`` for every message the modem sends from now on (parts joined), on a
+        thread of its own, so it may ``deliver()`` a reply: the simulated customers of ``cc demo``."""
+        with self._lock:
+            self._callbacks.append(callback)
+            if self._callback_thread is None:
+                self._callback_thread = threading.Thread(target=self._run_callbacks, name="gsm-sim-callbacks", daemon=True)
+                self._callback_thread.start()
+
+    def _run_callbacks(self) -> None:
+        while not self._stopping:
+            try:
+                message = self._callback_queue.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            for callback in list(self._callbacks):
+                try:
+                    callback(message)
+                except Exception:  # noqa: BLE001 - a test's or the demo's callback must not stop the modem
+                    log.exception("on_sent callback failed")
 
     def _cmgr(self, index: int) -> None:
         msg = self.storage[self.mems[0]].get(index)

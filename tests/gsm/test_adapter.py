@@ -239,3 +239,10 @@ def test_modem_without_new_message_indications_is_polled(tmp_path, make_adapter)
         sim.deliver("+8613900139000", "第二条" * 30)
         assert next_event(adapter.events(), IncomingSms).text == "第二条" * 30
         adapter.close()
+
+
+def test_simulated_customer_replies_through_on_sent(sim, adapter):
+    sim.on_sent(lambda message: sim.deliver(message.to, "Y") if "回复Y确认" in message.text else None)
+    adapter.send("+8613800138000", "【XX乳业】订单1234：合计¥150.00，回复Y确认，回复N取消" * 3)
+    reply = next_event(adapter.events(), IncomingSms)
+    assert (reply.sender, reply.text) == ("+8613800138000", "Y")
