@@ -324,7 +324,13 @@ class CallControlService:
         self._ok("DBPut", self.ami.action("DBPut", {"Family": XFER_FAMILY, "Key": token, "Val": f"{kind}:{value}"}))
         try:
             if attended:
-                self._ok("Atxfer", self.ami.action("Atxfer", {"Channel": channel, "Context": self.settings.context, "Exten": token}))
+                fields = {"Channel": channel, "Context": self.settings.context, "Exten": token}
+                reply = self.ami.action("Atxfer", fields)
+                if reply.get("Response") != "Success" and "feature code" in reply.get("Message", ""):
+                    raise Refused("Asterisk has no attended-transfer feature code",
+                                  "set 'atxfer => *2' under [featuremap] in features.conf, dial agents with"
+                                  " option t (acd.dial_options), and reload")
+                self._ok("Atxfer", reply)
             else:
                 self._ok("Redirect", self.ami.action("Redirect", {"Channel": channel, "Context": self.settings.context,
                                                                   "Exten": token, "Priority": 1}))

@@ -83,7 +83,7 @@ def render_control(d: ControlDialplan) -> str:
         "; Click-to-dial: the agent's phone answered; now ring the customer.",
         f"exten => {EXT_CONNECT},1,UserEvent(CcAgentAnswered,Agent: ${{CC_AGENT}},Channel: ${{CHANNEL}})",
         ' same => n,ExecIf($["${CC_OUT_CALLERID}" != ""]?Set(CALLERID(num)=${CC_OUT_CALLERID}))',
-        f" same => n,Dial(${{CC_TARGET}},{ring})",
+        f" same => n,Dial(${{CC_TARGET}},{ring},T)",  # T: the agent (caller here) may transfer
         " same => n,UserEvent(CcDialResult,Agent: ${CC_AGENT},DialStatus: ${DIALSTATUS})",
         " same => n,Hangup()",
         "",
@@ -92,7 +92,7 @@ def render_control(d: ControlDialplan) -> str:
         ' same => n,GotoIf($["${CC_XFER}" = ""]?gone)',
         " same => n,UserEvent(CcTransfer,Target: ${CC_XFER},Channel: ${CHANNEL})",
         ' same => n,GotoIf($["${CC_XFER:0:2}" = "Q:"]?queue)',
-        f" same => n,Dial(${{CC_XFER:2}},{ring})",
+        f" same => n,Dial(${{CC_XFER:2}},{ring},t)",  # t: the new agent may transfer again
         " same => n,UserEvent(CcTransferResult,DialStatus: ${DIALSTATUS},Channel: ${CHANNEL})",
         " same => n,Hangup()",
     ]

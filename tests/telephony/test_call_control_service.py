@@ -292,7 +292,7 @@ def test_relay_with_no_outcome_in_time_is_retried(env):
 
 def test_control_context_and_endpoints():
     text = render_control(ControlDialplan(context="cc-control", ring_seconds=25, queue_agi_url="agi://127.0.0.1:4573/acd_queue"))
-    assert "[cc-control]" in text and "Dial(${CC_TARGET},25)" in text
+    assert "[cc-control]" in text and "Dial(${CC_TARGET},25,T)" in text
     assert "ChanSpy(${CC_SPY_CHANNEL},${CC_SPY_OPTIONS})" in text and "PickupChan(${CC_PICKUP})" in text
     assert "BridgeAdd(${CC_BRIDGE_CHANNEL})" in text and "DB_DELETE(cc-xfer/${EXTEN})" in text
     assert "AGI(agi://127.0.0.1:4573/acd_queue?queue=${CC_XFER:2})" in text

@@ -1,0 +1,251 @@
+"""Call control through a real Asterisk 22 and our AMI client: agents, supervisors and customers are Local
+channels that answer (or only ring) in test contexts; the control context is what `cc asterisk config`
+writes. Every wait is on an AMI event, with a bound."""
+
+from __future__ import annotations
+
+import shutil
+import wave
+from pathlib import Path
+
+import pytest
+
+from cc.clock import SystemClock
+from cc.errors import Unreachable
+from cc.services.call_control import CallControlService, ControlSettings
+from cc.store.call_control import CallControlStore
+from cc.store.db import open_db
+from cc.telephony import asterisk_runtime as rt
+from cc.telephony.ami import DISCONNECTED, RECONNECTED, AmiClient, EventQueue
+from cc.telephony.control_dialplan import MODULES, ControlDialplan, render_control
+
+pytestmark = [pytest.mark.asterisk, pytest.mark.timeout(90)]
+
+START = "2026-11-26T02:00:00.000+00:00"
+TEST_CONTEXTS = """
+[cc-test-agent]
+; Local/NAME@cc-test-agent/n: an agent's (or supervisor's) phone that answers and stays on the line.
+exten => _[a-z].,1,Set(WHO=${EXTEN})
+ same => n,UserEvent(CcTestRang,Who: ${WHO})
+ same => n,Answer()
+ same => n,UserEvent(CcTestUp,Who: ${WHO},Channel: ${CHANNEL})
+ same => n,Wait(40)
+ same => n,Hangup()
+exten => h,1,UserEvent(CcTestGone,Who: ${WHO})
+
+[cc-test-ringing]
+; A phone that rings and is never answered.
+exten => _[a-z].,1,UserEvent(CcTestRang,Who: ${EXTEN})
+ same => n,Ringing()
+ same => n,Wait(40)
+
+[cc-test-customer]
+; Local/DIGITS@cc-test-customer/n: the customer's phone answers.
+exten => _X.,1,Set(WHO=${EXTEN})
+ same => n,UserEvent(CcTestRang,Who: ${WHO})
+ same => n,Answer()
+ same => n,UserEvent(CcTestUp,Who: ${WHO},Channel: ${CHANNEL})
+ same => n,Wait(40)
+ same => n,Hangup()
+exten => h,1,UserEvent(CcTestGone,Who: ${WHO})
+
+[cc-test-acd]
+; An inbound call handed to an agent, like the ACD's Dial: EXTEN is the agent's name, CC_AGENT_CTX the phone's
+; context. Option t (acd.dial_options) lets the agent transfer: AMI Atxfer works through that feature.
+exten => _[a-z].,1,Dial(Local/${EXTEN}@${IF($["${CC_AGENT_CTX}" = ""]?cc-test-agent:${CC_AGENT_CTX})}/n,40,t)
+ same => n,Hangup()
+"""
+
+
+@pytest.fixture(scope="module")
+def pbx(asterisk):
+    """The shared Asterisk with the control context, the test contexts and the modules call control needs."""
+    for module in MODULES:
+        asterisk.cli(f"module load {module}")
+    # Attended transfer (AMI Atxfer) works through the atxfer DTMF feature, as on a real site.
+    asterisk.host_path(f"{asterisk.base}/etc/features.conf").write_text("[general]\n[featuremap]\natxfer => *2\n")
+    asterisk.cli("module reload features")
+    control = render_control(ControlDialplan(context="cc-control", ring_seconds=20))
+    asterisk.write_extensions(rt.GENERAL + control + TEST_CONTEXTS + rt.CALLER_CONTEXTS)
+    return asterisk
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cc-control") / "cc.db"
+    db = open_db(path)
+    for name, role in [("agent1", "agent"), ("agent2", "agent"), ("agent3", "agent"), ("boss", "supervisor")]:
+        db.conn.execute("INSERT INTO users (name, role, password_hash, created_at, updated_at) VALUES (?, ?, 'x', ?, ?)",
+                        (name, role, START, START))
+    for user, dial in [("agent1", "Local/agent1@cc-test-agent/n"), ("agent2", "Local/agent2@cc-test-agent/n"),
+                       ("agent3", "Local/agent3@cc-test-ringing/n"), ("boss", "Local/boss@cc-test-agent/n")]:
+        db.conn.execute("INSERT INTO acd_agents (user, dial, grp, state, state_since, updated_at) VALUES (?, ?, 'orders', 'ready', ?, ?)",
+                        (user, dial, START, START))
+    db.conn.close()
+    return path
+
+
+class Site:
+    def __init__(self, asterisk: rt.AsteriskRuntime, db_path: Path) -> None:
+        self.asterisk = asterisk
+        self.events = EventQueue()
+        self.ami = AmiClient("127.0.0.1", asterisk.ami_port, asterisk.ami_username, asterisk.ami_secret, timeout=5)
+        self.ami.subscribe(self.events)
+        self.ami.connect()
+        self.db = open_db(db_path)
+        settings = ControlSettings(context="cc-control", outbound_dial="Local/{digits}@cc-test-customer/n",
+                                   caller_id="116114", ring_seconds=20, relay_retry_seconds=0)
+        self.control = CallControlService(self.ami, CallControlStore(self.db), SystemClock(), settings, actor="test")
+
+    def user_event(self, name: str, timeout: float = 15, **match: str) -> dict:
+        return self.events.wait_for(Event="UserEvent", UserEvent=name, timeout=timeout, **match)
+
+    def inbound(self, agent: str, agent_ctx: str = "") -> str:
+        """A customer calls and is put through to ``agent``; returns the call id (the customer's uniqueid)."""
+        call = f"cust-{agent}-{len(self.events.seen)}"
+        fields = {"Channel": "Local/s@cc-test-caller", "Context": "cc-test-acd", "Exten": agent, "Priority": 1,
+                  "Timeout": 20000, "Async": "true", "ChannelId": call, "CallerID": "<+8613700137000>"}
+        reply = self.ami.action("Originate", fields, variables={"CC_HOLD": "40", "CC_WAIT": "0", "CC_AGENT_CTX": agent_ctx})
+        assert reply["Response"] == "Success", reply
+        return call
+
+    def wait_answered(self, call: str) -> None:
+        self.events.wait_for(Event="DialEnd", Uniqueid=call, DialStatus="ANSWER", timeout=15)
+
+    def close(self) -> None:
+        try:
+            self.ami.action("Hangup", {"Channel": "/^Local/.*/"})  # leave nothing up for the next test
+        except Unreachable:
+            pass
+        self.ami.close()
+        self.db.conn.close()
+
+
+@pytest.fixture
+def site(pbx, template, tmp_path):
+    shutil.copy(template, tmp_path / "cc.db")
+    s = Site(pbx, tmp_path / "cc.db")
+    yield s
+    s.close()
+    pbx.wait_idle(timeout=10)
+
+
+def test_click_to_dial_connects_the_agent_then_the_customer(site):
+    result = site.control.dial("agent1", "13800138000")
+    agent_up = site.user_event("CcTestUp", Who="agent1")
+    answered = site.user_event("CcAgentAnswered", Agent="agent1")
+    customer_up = site.user_event("CcTestUp", Who="8613800138000")
+    assert agent_up["Channel"].startswith("Local/agent1@cc-test-agent-")
+    assert site.events.seen.index(answered) < site.events.seen.index(customer_up)
+    site.events.wait_for(Event="BridgeEnter", Uniqueid=result["call"], timeout=10)  # agent and customer talk
+    site.control.hangup(result["call"])
+    site.user_event("CcTestGone", Who="8613800138000")
+
+
+def test_blind_transfer_moves_the_caller(site):
+    call = site.inbound("agent1")
+    site.wait_answered(call)
+    result = site.control.transfer(call, "agent:agent2")
+    assert result["agent"] == "agent1"
+    site.user_event("CcTransfer", Target="D:Local/agent2@cc-test-agent/n")
+    site.user_event("CcTestUp", Who="agent2")
+    site.user_event("CcTestGone", Who="agent1")  # the first agent is released
+    site.events.wait_for(Event="BridgeEnter", Uniqueid=call, timeout=10)  # the caller talks to agent2
+    live = site.control.resolve(call)
+    assert live.agent_user == "agent2" and live.customer.uniqueid == call
+
+
+def test_attended_transfer_consults_then_completes(site):
+    call = site.inbound("agent1")
+    site.wait_answered(call)
+    site.control.transfer("agent1", "agent:agent2", attended=True)
+    site.user_event("CcTestUp", Who="agent2")  # agent1 talks to agent2 first; the caller waits
+    live = site.control.resolve(call)
+    assert live.customer is not None
+    site.ami.action("Hangup", {"Channel": site.control.agent_channel("agent1").channel})  # agent1 hangs up: completes
+    done = site.events.wait_for(Event="AttendedTransfer", timeout=15)
+    assert done["Result"] == "Success"
+    site.user_event("CcTestGone", Who="agent1")
+    live = site.control.resolve(call)  # the caller is bridged (through the transfer's Local channel) to agent2
+    assert live.customer.uniqueid == call and live.customer.bridge
+    assert site.control.agent_channel("agent2").bridge
+    assert not [e for e in site.events.seen if e.get("UserEvent") == "CcTestGone" and e.get("Who") == "agent2"]
+
+
+def test_conference_brings_in_a_third_party_and_mute_works(site):
+    call = site.inbound("agent1")
+    site.wait_answered(call)
+    site.control.conference(call, "agent2")
+    site.user_event("CcConference")
+    site.events.wait_for(lambda e: e.get("Event") == "BridgeEnter" and e.get("BridgeNumChannels") == "3", timeout=15)
+    muted = site.control.mute("agent1")
+    assert muted["channel"].startswith("Local/agent1@cc-test-agent-")
+    site.control.mute("agent1", on=False)
+
+
+def test_pickup_of_a_call_ringing_for_a_colleague(site):
+    call = site.inbound("agent3", agent_ctx="cc-test-ringing")
+    site.user_event("CcTestRang", Who="agent3")
+    site.events.wait_for(lambda e: e.get("Event") == "Newstate" and e.get("ChannelState") == "5"
+                         and e.get("Channel", "").startswith("Local/agent3@"), timeout=10)
+    result = site.control.pickup("agent1")
+    assert result["picked_from"] == "agent3"
+    site.events.wait_for(Event="Pickup", timeout=15)
+    site.wait_answered(call)
+    assert site.control.resolve(call).customer.uniqueid == call
+
+
+def test_supervisor_listens_to_a_live_call(site):
+    call = site.inbound("agent1")
+    site.wait_answered(call)
+    result = site.control.spy("listen", "boss", "agent1")
+    site.user_event("CcSpyStart", Options="qES")
+    started = site.events.wait_for(Event="ChanSpyStart", timeout=15)
+    assert started["SpyeeChannel"] == result["agent_channel"]
+    assert "ChanSpy" in site.asterisk.cli("core show channels")
+
+
+def test_relay_delivery_plays_the_recorded_message(site):
+    folder = Path(site.db.conn.execute("PRAGMA database_list").fetchone()[2]).parent / "sounds"
+    folder.mkdir()
+    with wave.open(str(folder / "relay-1.wav"), "wb") as out:  # 0.5 s, as Asterisk records it (8 kHz mono 16-bit)
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(8000)
+        out.writeframes(b"\x00\x10" * 4000)
+    prefix = site.asterisk.add_sounds(folder, "relays")
+    site.db.conn.execute("INSERT INTO calls (id, started_at) VALUES ('c1', ?)", (START,))
+    for target in ("13800138000", "13900139000"):
+        site.db.conn.execute(
+            "INSERT INTO voice_relays (call_id, caller, target, file, format, created_at, updated_at)"
+            " VALUES ('c1', '+8613700137000', ?, ?, 'wav', ?, ?)", (target, f"{prefix}/relay-1", START, START))
+    results = site.control.deliver_relays(wait=30)
+    assert [(r["status"], r["attempts"]) for r in results] == [("delivered", 1), ("delivered", 1)]
+    played = [site.user_event("CcRelayPlayed", timeout=5) for _ in range(2)]
+    assert [e["Status"] for e in played] == ["SUCCESS", "SUCCESS"]
+    statuses = site.db.conn.execute("SELECT status FROM voice_relays").fetchall()
+    assert statuses == [("delivered",), ("delivered",)]
+
+
+def test_ami_reconnects_after_an_asterisk_restart(asterisk_root):
+    own = rt.AsteriskRuntime(extensions=rt.GENERAL, root=asterisk_root)  # not the shared one: it is restarted
+    own.start(timeout=60)
+    try:
+        events = EventQueue()
+        ami = AmiClient("127.0.0.1", own.ami_port, own.ami_username, own.ami_secret, timeout=5, backoff_max=0.5)
+        ami.subscribe(events)
+        ami.connect()
+        try:
+            assert ami.action("Ping")["Ping"] == "Pong"
+            own.stop()
+            events.wait_for(Event=DISCONNECTED, timeout=15)
+            with pytest.raises(Unreachable):
+                ami.action("Ping", timeout=0.5)
+            own.start(timeout=60)
+            events.wait_for(Event=RECONNECTED, timeout=30)
+            assert ami.action("Ping")["Ping"] == "Pong"
+            assert ami.stats["reconnects"] == 1
+        finally:
+            ami.close()
+    finally:
+        own.stop()
