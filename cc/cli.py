@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> None:
 
     _register()
     try:
-        app(args=argv, prog_name="cc", standalone_mode=False)
+        result = app(args=argv, prog_name="cc", standalone_mode=False)
     except CcError as exc:
         _fail(exc.message, exc.hint, exc.exit_code)
     except click_exceptions.NoArgsIsHelpError as exc:
@@ -69,13 +69,16 @@ def main(argv: list[str] | None = None) -> None:
         _fail(exc.format_message(), _usage_hint(exc), ExitCode.USAGE)
     except click_exceptions.ClickException as exc:
         _fail(exc.format_message(), None, ExitCode.USAGE)
-    except click_exceptions.Exit as exc:
+    except typer.Exit as exc:  # (typer's own Exit and Abort: its vendored click has none)
         sys.exit(exc.exit_code)
-    except (click_exceptions.Abort, KeyboardInterrupt):
+    except (typer.Abort, KeyboardInterrupt, EOFError):
         sys.stderr.write("Interrupted.\n")
         sys.exit(ExitCode.INTERRUPTED)
     except BrokenPipeError:
         sys.exit(0)
+    if result == ExitCode.INTERRUPTED and isinstance(result, int):  # typer returns Ctrl-C as Exit(130)
+        sys.stderr.write("Interrupted.\n")
+        sys.exit(ExitCode.INTERRUPTED)
     sys.exit(0)
 
 

@@ -83,6 +83,19 @@ def test_unknown_command_and_option(cli, db_path):
     assert not db_path.exists()  # nothing was even opened
 
 
+@pytest.mark.parametrize("interruption", [KeyboardInterrupt, EOFError])
+def test_interrupted_command_exits_130_without_a_traceback(cli, world, monkeypatch, interruption):
+    from cc.services.orders import OrderService
+
+    def interrupted(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise interruption()
+
+    monkeypatch.setattr(OrderService, "list", interrupted)
+    result = cli("order", "list")
+    assert result.code == 130, result
+    assert "Interrupted." in result.err and "Traceback" not in result.err
+
+
 # --- init --------------------------------------------------------------------------------------------
 def test_init_is_idempotent(cli, db_path):
     first = ok(cli("init"))
