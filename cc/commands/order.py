@@ -181,7 +181,10 @@ def export(
         return iso(datetime.combine(day, time(), zone)) if day else None
 
     orders = services(ctx).orders.charged_between(bound(since, "--since"), bound(until, "--until"))
-    out = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout
+    try:
+        out = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout  # noqa: SIM115
+    except OSError as exc:
+        raise UsageError(f"cannot write {output}: {exc.strerror or exc}", "check that the folder exists and is writable") from None
     try:
         if fmt == "json":
             import json

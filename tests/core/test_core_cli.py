@@ -449,6 +449,9 @@ def test_order_export_csv_json_bom_and_formula_names(cli, world, tmp_path):
     assert ok(cli("order", "export", "--since", today, "--until", today)).out.count("\n") == 1  # header only
     assert_clean_error(cli("order", "export", "--since", today, "--format", "xml"), 2)
     assert_clean_error(cli("order", "export", "--since", "last week"), 2)
+    unwritable = cli("order", "export", "--since", today, "--output", str(tmp_path / "no" / "such" / "x.csv"))
+    assert_clean_error(unwritable, 2)
+    assert "cannot write" in unwritable.err
 
 
 # --- the "Bad input" section -------------------------------------------------------------------
