@@ -21,9 +21,10 @@ from typing import Any
 from cc.clock import Clock
 from cc.domain import acd
 from cc.domain.timestamps import iso, parse_iso
-from cc.errors import NotFound, Refused, UsageError
+from cc.errors import NotFound, PermissionDenied, Refused, UsageError
 
 AGENT_ROLES = ("agent", "expert", "supervisor")
+SUPERVISING_ROLES = ("admin", "supervisor")
 
 
 @functools.lru_cache(maxsize=65_536)
@@ -69,10 +70,11 @@ class WaitView:
 
 
 class AcdService:
-    def __init__(self, store: Any, clock: Clock, settings: AcdSettings | None = None) -> None:
+    def __init__(self, store: Any, clock: Clock, settings: AcdSettings | None = None, acting_user: str | None = None) -> None:
         self.store = store
         self.clock = clock
         self.settings = settings or AcdSettings()
+        self.acting_user = acting_user  # None: the site operator (CLI without --user) or the telephony server
         self._queues: tuple[tuple, dict[str, acd.Queue]] | None = None
         self._lock = threading.Lock()
 
@@ -99,6 +101,19 @@ class AcdService:
     def _call(row: dict) -> acd.WaitingCall:
         return acd.WaitingCall(row["id"], row["queue"], _ts(row["entered_at"]), row["priority"])
 
+    def _require(self, what: str, agent: str | None = None) -> None:
+        """Supervisors and admins may manage agents and queues; an agent may change only their own state."""
+        if self.acting_user is None:
+            return
+        me = self.store.user(self.acting_user)
+        if me is None:
+            raise NotFound(f"no user named '{self.acting_user}'", "see 'cc user list', or drop --user / CC_USER")
+        if me["disabled"]:
+            raise Refused(f"user '{self.acting_user}' is disabled", "an administrator can re-enable it")
+        if me["role"] in SUPERVISING_ROLES or (agent is not None and agent == self.acting_user):
+            return
+        raise PermissionDenied(f"{self.acting_user} is {me['role']} and may not {what}", "ask a supervisor or an admin")
+
     def _require_agent(self, user: str) -> dict:
         row = self.store.agent(user)
         if row is None:
@@ -111,6 +126,7 @@ class AcdService:
 
     def import_queues(self, data: Any, source: str = "", replace: bool = True) -> list[acd.Queue]:
         """Check and store queue definitions (the parsed YAML); all or nothing."""
+        self._require("load queues")
         try:
             queues = acd.queues_from_dict(data)
         except acd.AcdRuleError as exc:
@@ -166,6 +182,7 @@ class AcdService:
 
     def set_agent(self, user: str, dial: str, skills: Iterable[str], group: str = "") -> dict:
         """Create or change an agent: dial string, skills (SERVICE:LEVEL), group. Keeps the live state."""
+        self._require("set up agents")
         account = self.store.user(user)
         if account is None:
             raise NotFound(f"no user named '{user}'", "add the user with 'cc user add NAME --role agent' first")
@@ -190,6 +207,7 @@ class AcdService:
 
     def change_state(self, user: str, command: str, reason: str = "") -> dict:
         """``login``, ``ready``, ``pause`` (with a reason code), ``away``, ``logout``."""
+        self._require(f"{command} another agent", agent=user)
         if command == "pause" and not reason.strip():
             raise UsageError("a pause needs a reason code", "e.g. cc agent pause wang lunch")
         _, now, _ = self._now()
@@ -397,6 +415,7 @@ class AcdService:
 
     def set_priority(self, waiting_id: int, priority: int) -> dict:
         """A supervisor moves a waiting caller up (or down) the line."""
+        self._require("change a caller's priority")
         if not -1000 <= priority <= 1000:
             raise UsageError("priority must be from -1000 to 1000")
         with self.store.transaction():

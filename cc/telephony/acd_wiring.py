@@ -48,12 +48,18 @@ def ensure_queues(service: AcdService, config: Config) -> None:
         service.import_queues(read_queue_file(path), source=str(path))
 
 
-def acd_service(config: Config, db: Any, clock: Clock | None = None, *, load_queues: bool = True) -> AcdService:
-    service = AcdService(AcdStore(db), clock or SystemClock(), settings_from_config(config))
-    if load_queues:
-        ensure_queues(service, config)
+def acd_service(config: Config, db: Any, clock: Clock | None = None, *, load_queues: bool = True,
+                acting_user: str | None = None) -> AcdService:
+    service = AcdService(AcdStore(db), clock or SystemClock(), settings_from_config(config), acting_user)
+    if load_queues and not service.queues():
+        service.acting_user, user = None, service.acting_user  # the shipped default loads for anyone
+        try:
+            ensure_queues(service, config)
+        finally:
+            service.acting_user = user
     return service
 
 
 def from_services(services: Any, *, load_queues: bool = True) -> AcdService:
-    return acd_service(services.config, services.db, services.clock, load_queues=load_queues)
+    return acd_service(services.config, services.db, services.clock, load_queues=load_queues,
+                       acting_user=services.acting_user)

@@ -241,3 +241,21 @@ def test_queue_status_and_bad_import(acd, clock):
     with pytest.raises(UsageError, match="strategy"):
         acd.import_queues({"queues": {"x": {"strategy": "coin"}}}, source="bad.yaml")
     assert set(acd.queues()) == {"orders", "changes", "complaints"}  # nothing changed
+
+
+def test_roles(acd, db_file, clock):
+    from acd_helpers import service
+
+    from cc.errors import PermissionDenied
+
+    agents(acd, ("a1", ["orders:5"]), ("a2", ["orders:5"]))
+    as_a1 = service(db_file, clock)
+    as_a1.acting_user = "a1"
+    assert as_a1.change_state("a1", "pause", "lunch")["state"] == "paused"  # their own state
+    for action in (lambda: as_a1.change_state("a2", "pause", "x"), lambda: as_a1.set_agent("a1", "PJSIP/9", ["orders:10"]),
+                   lambda: as_a1.set_priority(1, 5), lambda: as_a1.import_queues({"queues": {"x": {}}})):
+        with pytest.raises(PermissionDenied):
+            action()
+    as_boss = service(db_file, clock)
+    as_boss.acting_user = "boss"
+    assert as_boss.change_state("a2", "pause", "x")["state"] == "paused"
