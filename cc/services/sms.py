@@ -99,6 +99,7 @@ class SmsService:
         self.orders = orders
         self.customers = customers
         self.acting_user = acting_user
+        self.deliver_now = True  # the gateway sets False: its housekeeper hands confirmed orders to the dairy
         self._zone = ZoneInfo(config.timezone)
         self._check_config()
 
@@ -334,7 +335,9 @@ class SmsService:
         fields = {**base, "code": order.code, "total": rules.fen_text(order.total_fen)}
         try:
             if intent == Intent.CONFIRM:
-                done = self.orders.confirm(order.code, actor=f"sms:{phone}", via="sms")
+                # The charge and the dairy outbox row are written now; the hand-off itself is the gateway's
+                # housekeeper's job (deliver_to_dairy), so a slow dairy endpoint never stalls a modem.
+                done = self.orders.confirm(order.code, actor=f"sms:{phone}", via="sms", deliver_now=self.deliver_now)
                 fields["total"] = rules.fen_text(getattr(done, "total_fen", order.total_fen))
                 return "confirmed", order.code, "confirmed", fields
             self.orders.reject(order.code, actor=f"sms:{phone}", via="sms")
@@ -378,6 +381,13 @@ class SmsService:
                     self.enqueue(order.phone, text, kind="notice", order_id=order.id, created_by="expiry",
                                  idempotency_key=f"expired:{order.id}")
         return expired
+
+    def deliver_to_dairy(self) -> int:
+        """Hand what is due in the dairy outbox to the dairy (the gateway's housekeeper, after each confirm)."""
+        dairy = getattr(self.orders, "dairy", None)
+        if dairy is None:
+            return 0
+        return sum(1 for attempt in dairy.deliver_due() if attempt.status == "sent")
 
     # --- health and views -------------------------------------------------------------------------
     def heartbeat(self, modem: str, **fields: Any) -> None:

@@ -52,6 +52,7 @@ class ModemWorker(threading.Thread):
         gw = self.gateway
         try:
             sms = gw.make_sms()
+            sms.deliver_now = not gw.housekeeping  # the housekeeper hands confirmed orders to the dairy
         except Exception:
             log.exception("%s: cannot open the database", self.label)
             return
@@ -216,28 +217,42 @@ class ModemWorker(threading.Thread):
             log.info("%s: SMS from %s was already stored; skipped", self.label, message.sender)
             return
         sms.heartbeat(self.label, add_received=1)
-        sms.handle_incoming(inbox_id)
+        handled = sms.handle_incoming(inbox_id)
+        if handled is not None and handled.outcome == "confirmed":
+            self.gateway.dairy_due.set()  # the housekeeper hands it to the dairy now
 
 
 class Housekeeper(threading.Thread):
+    """Hands confirmed orders to the dairy (at once when a worker says so, and retries when due), expires
+    unanswered orders, and acts on replies a killed run stored but did not handle."""
+
     def __init__(self, gateway: SmsGateway) -> None:
         super().__init__(name="sms-housekeeper", daemon=True)
         self.gateway = gateway
 
     def run(self) -> None:
         gw = self.gateway
+        every = gw.config.sms.expire_every_seconds
         sms = None
+        next_sweep = 0.0
         while not gw.stopping.is_set():
             try:
                 if sms is None:
                     sms = gw.make_sms()
-                expired = sms.expire_due()
-                if expired:
-                    log.info("expired %d unanswered order(s): %s", len(expired), ", ".join(o.code for o in expired))
-                sms.handle_pending_inbox()
+                    sms.deliver_now = False  # handed over just below
+                if time.monotonic() >= next_sweep:
+                    next_sweep = time.monotonic() + every
+                    expired = sms.expire_due()
+                    if expired:
+                        log.info("expired %d unanswered order(s): %s", len(expired), ", ".join(o.code for o in expired))
+                    sms.handle_pending_inbox()
+                delivered = sms.deliver_to_dairy()
+                if delivered:
+                    log.info("handed %d order message(s) to the dairy", delivered)
             except Exception:  # noqa: BLE001
                 log.exception("housekeeping failed; trying again later")
-            gw.stopping.wait(gw.config.sms.expire_every_seconds)
+            gw.dairy_due.wait(max(0.0, next_sweep - time.monotonic()))
+            gw.dairy_due.clear()
 
 
 class SmsGateway:
@@ -256,6 +271,7 @@ class SmsGateway:
         self.send_timeout = send_timeout
         self.housekeeping = housekeeping
         self.stopping = threading.Event()
+        self.dairy_due = threading.Event()  # a worker confirmed an order: wake the housekeeper
         self.workers: list[ModemWorker] = []
         self.threads: list[threading.Thread] = []
 
@@ -276,6 +292,7 @@ class SmsGateway:
 
     def stop(self) -> None:
         self.stopping.set()
+        self.dairy_due.set()
 
     def join(self, timeout: float = 30.0) -> bool:
         deadline = time.monotonic() + timeout
