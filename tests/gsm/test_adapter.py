@@ -246,3 +246,16 @@ def test_simulated_customer_replies_through_on_sent(sim, adapter):
     adapter.send("+8613800138000", "【XX乳业】订单1234：合计¥150.00，回复Y确认，回复N取消" * 3)
     reply = next_event(adapter.events(), IncomingSms)
     assert (reply.sender, reply.text) == ("+8613800138000", "Y")
+
+
+def test_two_modems_side_by_side(make_sim, make_adapter):
+    sims = [make_sim("huawei"), make_sim("simcom")]
+    adapters = [make_adapter(s) for s in sims]
+    for i, adapter in enumerate(adapters):
+        adapter.send("+8613800138000", f"经由模块{i}")
+    for i, sim in enumerate(sims):
+        assert [m.text for m in sim.wait_for_sent(1)] == [f"经由模块{i}"]
+        sim.deliver("+8613900139000", f"回复{i}")
+    for i, adapter in enumerate(adapters):
+        assert next_event(adapter.events(), IncomingSms).text == f"回复{i}"
+    assert [a.health().model for a in adapters] == ["E1550", "SIMCOM_SIM800L"]
