@@ -135,10 +135,17 @@ def test_flow_control_off_by_default_for_3_wire_boards(make_sim, make_adapter):
     assert sim.wait_for_sent(1)[0].text == "3-wire works"
 
 
-def test_flow_control_on_when_configured(make_sim, make_adapter):
+def test_flow_control_on_when_configured(make_sim, make_adapter, monkeypatch):
     sim = make_sim()
     make_adapter(sim, rtscts=True)
     assert sim.client_rtscts()
+    from cc.gsm.modem import _Port
+
+    monkeypatch.setattr(_Port, "_cc_probe", (0.3, 1))
+    three_wire = make_sim(three_wire=True)  # RTS/CTS on a board without those wires: nothing gets through
+    with pytest.raises(Unreachable) as err:
+        make_adapter(three_wire, rtscts=True)
+    assert "rtscts: false" in err.value.hint
 
 
 def test_reconnect_after_unplug_and_replug(sim, adapter):
