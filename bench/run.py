@@ -20,6 +20,7 @@ BENCHMARKS = {
     "orders": "bench.orders",
     "sms": "bench.sms",
     "ivr": "bench.ivr",
+    "reports": "bench.reports",
     "acd": "bench.acd",
 }
 

@@ -100,6 +100,16 @@ def render(template: str, **fields: object) -> str:
     return template.format(**{k: ("" if fields.get(k) is None else fields.get(k)) for k in TEMPLATE_FIELDS})
 
 
+def renderer(template: str, *, brand: str, hotline: str):  # noqa: ANN201
+    """A fast ``(name, end_date, zone) -> text`` for one campaign run (the template was checked at add)."""
+    fmt = template.format
+
+    def text(name: object, end_date: object, zone: object) -> str:
+        return fmt(name=name or "", brand=brand, hotline=hotline, end_date=end_date or "", zone=zone or "")
+
+    return text
+
+
 # --- the filter language ----------------------------------------------------------------------------
 _TOKEN = re.compile(r"\s*(?:(\()|(\))|(<=|>=|!=|=|<|>|~)|'([^']*)'|\"([^\"]*)\"|([^\s()<>=!~'\"]+))")
 _TEXT_FIELDS = {"zone": "c.zone", "name": "c.name", "address": "c.address"}

@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from cc.domain import campaigns as rules
+from cc.domain import sms as sms_rules
 from cc.domain.campaigns import CampaignRuleError, Channel
 from cc.domain.timestamps import iso
 from cc.domain.users import Action
@@ -160,36 +161,14 @@ class CampaignService(ServiceBase):
         if not campaign["active"]:
             raise Refused(f"campaign {name} is paused", f"resume it with 'cc campaign resume {name}'")
         channel = campaign["channel"]
-        if channel != Channel.CALL and self.sms is None:
-            raise Refused("the SMS gateway is not configured in this process", "run the campaign with the full cc command")
         query = self._query(campaign)
         cap = self._setting(campaign, "max_per_run")
-        batch = max(1, int(self.config.campaigns.batch_size))
-        candidates = self.campaigns.eligible(limit=cap, **query)
-        sms_count = calls = skipped = 0
+        candidates = self.campaigns.eligible(limit=cap + 1, **query)
+        more_waiting = len(candidates) > cap
+        candidates = candidates[:cap]
         contact_channel = "call" if channel == Channel.CALL else "sms"
-        for start in range(0, len(candidates), batch):
-            with self.store.transaction():
-                now = self.now_iso()
-                for row in candidates[start:start + batch]:
-                    contact_id = self.campaigns.add_contact(
-                        campaign_id=campaign["id"], customer_id=row["customer_id"], window=query["window"],
-                        phone=row["phone"], channel=contact_channel, now=now,
-                    )
-                    if contact_id is None:  # another run got there first
-                        skipped += 1
-                        continue
-                    if contact_channel == "call":
-                        self.campaigns.add_call(campaign_id=campaign["id"], contact_id=contact_id,
-                                                customer_id=row["customer_id"], phone=row["phone"], reason="direct", now=now)
-                        calls += 1
-                        continue
-                    outbox_id = self.sms.enqueue(
-                        row["phone"], self._text(campaign, row), kind="marketing", created_by=f"campaign:{campaign['name']}",
-                        idempotency_key=f"campaign:{campaign['id']}:{row['customer_id']}:{query['window']}",
-                    )
-                    self.campaigns.link_outbox(contact_id, outbox_id)
-                    sms_count += 1
+        with self.campaigns.bulk():
+            added = self._contact(campaign, query["window"], contact_channel, candidates)
         follow_ups = 0
         if channel == Channel.SMS_THEN_CALL:
             with self.store.transaction():
@@ -200,10 +179,38 @@ class CampaignService(ServiceBase):
                         phone=row["phone"], reason="no_reply_to_sms", now=now,
                     )
         return {
-            "campaign": campaign["name"], "window": query["window"], "sms_queued": sms_count, "call_list_added": calls,
-            "follow_up_calls": follow_ups, "skipped_already_contacted": skipped,
-            "held_by_rate_limit": max(0, self.campaigns.segment_counts(**query)["eligible"]) if len(candidates) >= cap else 0,
+            "campaign": campaign["name"], "window": query["window"],
+            "sms_queued": added if contact_channel == "sms" else 0,
+            "call_list_added": added if contact_channel == "call" else 0,
+            "follow_up_calls": follow_ups, "skipped_already_contacted": len(candidates) - added,
+            "held_by_rate_limit": self.campaigns.segment_counts(**self._query(campaign))["eligible"] if more_waiting else 0,
         }
+
+    def _contact(self, campaign: dict, window: int, channel: str, candidates: list[dict]) -> int:
+        """Contacts, with their SMS or call-list rows, in short transactions of campaigns.batch_size customers."""
+        batch = max(1, int(self.config.campaigns.batch_size))
+        text = rules.renderer(sms_rules.clean_text(campaign["template"]), brand=self.config.sms.brand,
+                              hotline=self.config.asterisk.hotline)
+        added = 0
+        for start in range(0, len(candidates), batch):
+            chunk = candidates[start:start + batch]
+            with self.store.transaction():
+                now = self.now_iso()
+                if channel == "sms":
+                    # Marketing kind: the SMS daemon holds these back during quiet hours.
+                    self.campaigns.queue_sms(
+                        campaign_id=campaign["id"], window=window, now=now, kind="marketing",
+                        priority=sms_rules.PRIORITY["marketing"], max_attempts=self.config.sms.max_attempts,
+                        created_by=f"campaign:{campaign['name']}",
+                        messages=[(r["customer_id"], r["phone"], text(r["name"], r["end_date"], r["zone"])) for r in chunk],
+                    )
+                added += self.campaigns.add_contacts(
+                    campaign_id=campaign["id"], window=window, channel=channel, now=now,
+                    people=[(r["customer_id"], r["phone"]) for r in chunk],
+                )
+                if channel == "call":
+                    self.campaigns.add_direct_calls(campaign_id=campaign["id"], window=window, now=now)
+        return added
 
     def run_all(self) -> list[dict]:
         """Every active campaign (``cc campaign run --all`` from cron)."""

@@ -94,3 +94,7 @@ def _add_care_and_reports(services: Services, database: Any, common: dict) -> No
     from cc.store.campaigns import CampaignStore
 
     services.campaigns = CampaignService(campaigns=CampaignStore(database), sms=services.sms, **common)
+    from cc.services.reports import ReportService
+    from cc.store.reports import ReportStore
+
+    services.reports = ReportService(reports=ReportStore(database), **common)

@@ -25,6 +25,23 @@ class CampaignStore:
         with immediate(self.db):
             yield
 
+    @contextmanager
+    def bulk(self) -> Iterator[None]:
+        """For a run writing many rows in several transactions: a bigger page cache, and the WAL checkpointed
+        once at the end instead of every 1,000 pages (measured: 100,000 contacts in 6 s instead of 10 s)."""
+        conn = self.db.conn
+        cache = conn.execute("PRAGMA cache_size").fetchone()[0]
+        checkpoint = conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+        conn.execute("PRAGMA cache_size=-131072")
+        conn.execute("PRAGMA wal_autocheckpoint=100000")
+        try:
+            yield
+        finally:
+            conn.execute(f"PRAGMA cache_size={int(cache)}")
+            conn.execute(f"PRAGMA wal_autocheckpoint={int(checkpoint)}")
+            if not conn.in_transaction:
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
     # --- definitions --------------------------------------------------------------------------------
     def campaign(self, name: str) -> dict | None:
         return one(self.db, "SELECT * FROM campaigns WHERE name = ?", (name,))
@@ -127,18 +144,46 @@ class CampaignStore:
         )
 
     # --- contacts and the call list -----------------------------------------------------------------
-    def add_contact(self, *, campaign_id: int, customer_id: int, window: int, phone: str, channel: str, now: str) -> int | None:
-        """The contact, once per window: None when this customer was already contacted in it."""
-        row = self.db.conn.execute(
-            "INSERT INTO campaign_contacts (campaign_id, customer_id, window_no, phone, channel, contacted_at)"
-            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (campaign_id, customer_id, window_no) DO NOTHING RETURNING id",
-            (campaign_id, customer_id, window, phone, channel, now),
-        ).fetchone()
-        return int(row[0]) if row else None
+    @staticmethod
+    def sms_key(campaign_id: int, customer_id: int, window: int) -> str:
+        return f"campaign:{campaign_id}:{customer_id}:{window}"
 
-    def link_outbox(self, contact_id: int, outbox_id: int) -> None:
-        """Filled in the transaction that inserted the contact (the row is otherwise never changed)."""
-        self.db.conn.execute("UPDATE campaign_contacts SET outbox_id = ? WHERE id = ? AND outbox_id IS NULL", (outbox_id, contact_id))
+    def add_contacts(self, *, campaign_id: int, window: int, channel: str, now: str, people: list[tuple[int, str]]) -> int:
+        """Contacts for (customer_id, phone) pairs, once per window: customers already contacted in this
+        window (by another run) are skipped by the UNIQUE key. An SMS contact is linked to its message
+        (queued just before by ``queue_sms``). Returns how many were added."""
+        cursor = self.db.conn.executemany(
+            "INSERT INTO campaign_contacts (campaign_id, customer_id, window_no, phone, channel, contacted_at, outbox_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, (SELECT s.id FROM sms_outbox s WHERE s.idempotency_key = ?))"
+            " ON CONFLICT (campaign_id, customer_id, window_no) DO NOTHING",
+            [(campaign_id, customer_id, window, phone, channel, now,
+              self.sms_key(campaign_id, customer_id, window) if channel == "sms" else None) for customer_id, phone in people],
+        )
+        return max(0, cursor.rowcount)
+
+    def queue_sms(self, *, campaign_id: int, window: int, now: str, kind: str, priority: int, max_attempts: int,
+                  created_by: str, messages: list[tuple[int, str, str]]) -> None:
+        """The contacts' SMS, (customer_id, phone, text), straight into the gateway's outbox (the same columns
+        cc.store.sms.SmsStore.enqueue writes), in bulk, in the transaction that then adds the contacts. The
+        idempotency key is the contact's (campaign, customer, window): a message is queued once however
+        often this runs, and a customer another run already contacted gets neither a second SMS nor a
+        second contact."""
+        self.db.conn.executemany(
+            "INSERT INTO sms_outbox (phone, text, kind, priority, max_attempts, next_attempt_at, created_by,"
+            " idempotency_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING",
+            [(phone, text, kind, priority, max_attempts, now, created_by, self.sms_key(campaign_id, customer_id, window), now)
+             for customer_id, phone, text in messages],
+        )
+
+    def add_direct_calls(self, *, campaign_id: int, window: int, now: str) -> int:
+        """Call-list rows for this window's call contacts that have none yet."""
+        return self.db.conn.execute(
+            "INSERT INTO campaign_calls (campaign_id, contact_id, customer_id, phone, reason, created_at, updated_at)"
+            " SELECT k.campaign_id, k.id, k.customer_id, k.phone, 'direct', ?, ? FROM campaign_contacts k"
+            " WHERE k.campaign_id = ? AND k.window_no = ? AND k.channel = 'call'"
+            " AND NOT EXISTS (SELECT 1 FROM campaign_calls x WHERE x.contact_id = k.id)",
+            (now, now, campaign_id, window),
+        ).rowcount
 
     def add_call(self, *, campaign_id: int, contact_id: int, customer_id: int, phone: str, reason: str, now: str) -> bool:
         return self.db.conn.execute(
