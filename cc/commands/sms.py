@@ -14,6 +14,15 @@ def _short(text: str | None, width: int = 40) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def _clock(stamp: str | None) -> str:
+    """An ISO UTC stamp as the server's local 'MM-DD HH:MM:SS'."""
+    if not stamp:
+        return ""
+    from datetime import datetime
+
+    return datetime.fromisoformat(stamp).astimezone().strftime("%m-%d %H:%M:%S")
+
+
 def _adapter_factory(cfg):  # noqa: ANN001, ANN202
     """The real modem adapter (cc.gsm), loaded only when the daemon starts."""
     from cc.gsm.modem import GsmModemAdapter
@@ -151,10 +160,12 @@ def status(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", hel
     if not found["modems"]:
         info("no modem has reported yet: is 'cc sms serve' running?")
     print_table(
-        ["modem", "state", "signal", "network", "operator", "heartbeat", "last success", "sent", "received", "last error"],
-        [[m["name"], m["state"] if m["alive"] or m["state"] == "stopped" else f"silent ({m['state']})", m["signal"], {1: "registered", 0: "not registered"}.get(m["registered"], ""),
-          m["operator"], (m["heartbeat_at"] or "")[:19], (m["last_success_at"] or "")[:19], m["sent_count"],
-          m["received_count"], _short(m["last_error"], 40)] for m in found["modems"]],
+        ["modem", "state", "signal", "operator", "heartbeat", "sent", "recv", "last error"],
+        [[m["name"], (m["state"] if m["alive"] or m["state"] == "stopped" else f"silent ({m['state']})")
+          + ("" if m["registered"] in (None, 1) else ", no network"), m["signal"], m["operator"],
+          _clock(m["heartbeat_at"]), m["sent_count"], m["received_count"],
+          _short(m["last_error"], 40) + (f" ({_clock(m['last_error_at'])})" if m["last_error"] else "")]
+         for m in found["modems"]],
         title="Modems",
     )
     counts = found["outbox"]

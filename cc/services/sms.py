@@ -251,10 +251,14 @@ class SmsService:
     def store_incoming(self, modem: str, sms: Any) -> int | None:
         """Commit an incoming SMS (once). Only after this returns may it be deleted from the SIM."""
         text = rules.clean_text(sms.text)
-        sender = str(sms.sender or "")
+        raw_sender = str(sms.sender or "")
         received = sms.received_at
         fingerprint = getattr(sms, "fingerprint", None)  # cc.gsm's identity of a message, when it has one
-        key = (fingerprint() if callable(fingerprint) else fingerprint) or rules.dedupe_key(sender, received, text)
+        key = (fingerprint() if callable(fingerprint) else fingerprint) or rules.dedupe_key(raw_sender, received, text)
+        try:
+            sender = _normalize_phone(raw_sender)  # stored as customers are: E.164
+        except CcError:
+            sender = raw_sender  # a short code or a name (10086, "CMCC"): kept as the network gave it
         with self.store.transaction():
             inbox_id = self.store.insert_incoming(
                 modem=modem, sender=sender, text=text,
