@@ -47,7 +47,6 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 import serial
 from gsmmodem.exceptions import (
-    CmeError,
     CmsError,
     CommandError,
     IncorrectPinError,
@@ -780,4 +779,4 @@ def _maybe_ucs2_hex(body: str) -> str:
     return bytes.fromhex(s).decode("utf-16-be", "surrogatepass")
 
 
-__all__ = ["GsmModemAdapter", "CmeError"]
+__all__ = ["GsmModemAdapter"]
