@@ -138,6 +138,9 @@ class OrderService(ServiceBase):
             order = self.get(code)
             if order.status != S.DRAFT:
                 raise Refused(f"order {code} is {order.status}, not a draft", "only drafts are submitted")
+            if order.start_date < self.today().isoformat():
+                raise UsageError(f"draft {code} starts on {order.start_date}, which is now in the past",
+                                 f"give it a new start date first: cc order amend {code} --start YYYY-MM-DD")
             self._orderable_customer(order.phone)
             return self._submit(order, actor.name, "submitted")
 

@@ -52,6 +52,16 @@ def test_new_order_until(world):
     assert order.deliveries == 10 and order.total_fen == 50_00
 
 
+def test_a_stale_draft_needs_a_new_start_date_before_submission(world, clock):
+    order = world.orders.new(phone=PHONE, items=[(MILK, 1)], deliveries=2, submit=False)  # starts 2026-11-27
+    clock.advance(days=2)
+    with pytest.raises(UsageError, match="now in the past"):
+        world.orders.submit(order.code)
+    world.orders.amend(order.code, start=date(2026, 11, 29))
+    submitted = world.orders.submit(order.code)
+    assert (submitted.status, submitted.start_date, submitted.end_date) == ("awaiting_confirmation", "2026-11-29", "2026-11-30")
+
+
 def test_draft_reserves_nothing_until_submitted(world):
     order = world.orders.new(phone=PHONE, items=[(MILK, 1)], submit=False)
     assert order.status == "draft" and stock(world, MILK) == (100, 0)

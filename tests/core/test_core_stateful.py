@@ -137,7 +137,7 @@ class Pipeline(RuleBasedStateMachine):
     def submit(self, code):  # noqa: ANN001
         try:
             self.agent.orders.submit(code)
-        except Refused:
+        except (Refused, UsageError):  # not a draft, short of money or stock, or its start date has passed
             pass
 
     @rule(code=orders, items=items_strategy, deliveries=st.one_of(st.none(), st.integers(1, 4)))
