@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cc.commands._common import info, print_json, print_table
+from cc.commands._common import config, info, print_json, print_table
 
 app = typer.Typer(help="GSM modem simulator: simulate a modem on a pty, deliver SMS to it, inject faults.", no_args_is_help=True)
 
@@ -112,11 +112,14 @@ def fault(
 
 @app.command()
 def sent(
+    ctx: typer.Context,
     control: str = typer.Option(..., "--control", help="The simulator's control socket."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """List the SMS the simulated modem has sent (parts of long messages joined)."""
     import datetime as _dt
+
+    from cc.i18n import t
 
     messages = _request(control, {"cmd": "sent"})["messages"]
     for message in messages:
@@ -124,9 +127,13 @@ def sent(
     if as_json:
         print_json(messages)
         return
+    locale = config(ctx).resolved_locale()
     print_table(
-        ["at", "to", "parts", "refs", "report", "text"],
-        [[m["at"], m["to"], m["parts"], ",".join(map(str, m["references"])), "yes" if m["status_report"] else "no", m["text"]] for m in messages],
+        [t(c, locale) for c in ("at", "phone", "parts", "refs", "report", "text")],
+        [
+            [m["at"][:19].replace("T", " "), m["to"], m["parts"], ",".join(map(str, m["references"])), t("yes" if m["status_report"] else "no", locale), m["text"]]
+            for m in messages
+        ],
     )
 
 
