@@ -130,6 +130,7 @@ class AcdConfig:
     queues: str | None = None  # YAML queue definitions imported on first use; default: the shipped data/queues/default.yaml
     heartbeat_stale_seconds: float = 60.0  # an agent whose console heartbeat is older is never offered a call (0: no check)
     poll_seconds: float = 1.0  # how often a waiting caller's handler looks for an agent (and runs the dispatcher)
+    handler_lease_seconds: float = 30.0  # a waiting caller whose handler shows no sign of life this long is taken out (0: never)
     recordings_dir: str | None = None  # call recordings (MixMonitor); default: <db folder>/recordings
     asterisk_recordings_dir: str | None = None  # recordings_dir as Asterisk sees it; default: same
     record_format: str = "wav"

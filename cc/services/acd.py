@@ -37,6 +37,7 @@ def _ts(text: str) -> float:
 class AcdSettings:
     stale_after: float = 60.0  # seconds without a heartbeat before an agent is never offered a call (0: off)
     locale: str = "zh_CN"
+    handler_lease: float = 0.0  # seconds without a sign of life before a waiting caller is taken out (0: never)
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ class AcdService:
         self.acting_user = acting_user  # None: the site operator (CLI without --user) or the telephony server
         self._queues: tuple[tuple, dict[str, acd.Queue]] | None = None
         self._lock = threading.Lock()
+        self._last_expiry = 0.0
 
     # -- helpers ---------------------------------------------------------------------------------------
 
@@ -299,7 +301,10 @@ class AcdService:
         """Give ready agents to the callers at the head of the line: (waiting id, agent) per claim.
 
         Takes the write lock only when something might be dispatched (a cheap read first)."""
-        _, now, now_s = self._now()
+        now_dt, now, now_s = self._now()
+        if self.settings.handler_lease > 0 and now_s - self._last_expiry >= min(5.0, self.settings.handler_lease / 3):
+            self._last_expiry = now_s
+            self.expire_gone()
         if not self.store.anything_to_dispatch(now):
             return []
         claimed: list[tuple[int, str]] = []
@@ -316,12 +321,46 @@ class AcdService:
                     raise RuntimeError(f"claim of {choice.agent} for waiting call {call.id} missed under the lock")
         return claimed
 
+    def expire_gone(self) -> list[dict]:
+        """Take out callers whose handler died (no sign of life for ``handler_lease`` seconds, or an
+        agent rung far longer than the queue's ring time) and free agents left ringing or on a call
+        that no longer exists. Each caller taken out gets an exit ("error")."""
+        lease = self.settings.handler_lease
+        if lease <= 0:
+            return []
+        now_dt, now, now_s = self._now()
+        seen_before = iso(now_dt - timedelta(seconds=lease))
+        offered_before = iso(now_dt - timedelta(seconds=lease + 60))
+        if not self.store.anything_gone(seen_before, offered_before):
+            return []
+        out = []
+        with self.store.transaction():
+            for row in self.store.gone_rows(seen_before, offered_before):
+                queue = self.queues().get(row["queue"])
+                if row["status"] == "ringing" and queue and row["offered_at"] > iso(now_dt - timedelta(seconds=queue.ring_seconds + lease)):
+                    continue
+                if row["status"] == "ringing" and row["agent"]:
+                    self.store.set_state(row["agent"], "ready", now, reason="", expect=("ringing",), call_id=row["call_id"])
+                self.store.delete_waiting(row["id"])
+                waited = int((now_s - _ts(row["entered_at"])) * 1000)
+                self._exit(row["id"], row["call_id"], row["queue"], row["caller"], "error", now, waited_ms=waited,
+                           detail=f"the caller's handler showed no sign of life ({row['status']})")
+                out.append(row)
+            for user in self.store.orphan_agents():
+                self.store.set_state(user, "ready", now, reason="", expect=("ringing", "on_call"),
+                                     extra={"wrap_until": None, "idle_since": now})
+        return out
+
     def poll(self, waiting_id: int) -> WaitView:
-        """The caller's place now: status, callers ahead, expected wait, the agent when one was given."""
+        """The caller's place now: status, callers ahead, expected wait, the agent when one was given.
+        Also the handler's sign of life (``seen_at``)."""
         row = self.store.waiting(waiting_id)
-        _, _, now_s = self._now()
+        now_dt, now, now_s = self._now()
         if row is None:
             return WaitView(waiting_id, "gone", "", 0.0)
+        lease = self.settings.handler_lease
+        if lease > 0 and (row.get("seen_at") or "") < iso(now_dt - timedelta(seconds=lease / 3)):
+            self.store.touch(waiting_id, now)
         call = self._call(row)
         waited = now_s - call.entered
         if row["status"] in ("ringing", "connected"):

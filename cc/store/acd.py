@@ -141,8 +141,8 @@ class AcdStore:
 
     def add_waiting(self, call_id: str, queue: str, caller: str, vip: bool, priority: int, now: str) -> int:
         cur = self.conn.execute(
-            "INSERT INTO acd_waiting (call_id, queue, caller, vip, priority, entered_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (call_id, queue, caller, int(vip), priority, now),
+            "INSERT INTO acd_waiting (call_id, queue, caller, vip, priority, entered_at, seen_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (call_id, queue, caller, int(vip), priority, now, now),
         )
         return int(cur.lastrowid)
 
@@ -205,6 +205,32 @@ class AcdStore:
             sql += " AND status = :_expect"
             params["_expect"] = expect
         return self.conn.execute(sql, params).rowcount == 1
+
+    def touch(self, waiting_id: int, now: str) -> None:
+        self.conn.execute("UPDATE acd_waiting SET seen_at = ? WHERE id = ?", (now, waiting_id))
+
+    def anything_gone(self, seen_before: str, offered_before: str) -> bool:
+        row = self.conn.execute(
+            "SELECT EXISTS (SELECT 1 FROM acd_waiting WHERE status = 'waiting' AND seen_at < ?)"
+            " OR EXISTS (SELECT 1 FROM acd_waiting WHERE status = 'ringing' AND offered_at < ?)"
+            " OR EXISTS (SELECT 1 FROM acd_agents WHERE state IN ('ringing', 'on_call')"
+            "            AND (waiting_id IS NULL OR waiting_id NOT IN (SELECT id FROM acd_waiting)))",
+            (seen_before, offered_before),
+        ).fetchone()
+        return bool(row[0])
+
+    def gone_rows(self, seen_before: str, offered_before: str) -> list[dict]:
+        """Waiting rows whose handler shows no sign of life, and ringing rows rung for too long."""
+        return self._rows(
+            "SELECT * FROM acd_waiting WHERE (status = 'waiting' AND seen_at < ?) OR (status = 'ringing' AND offered_at < ?)",
+            (seen_before, offered_before),
+        )
+
+    def orphan_agents(self) -> list[str]:
+        """Agents ringing or on a call whose waiting call no longer exists."""
+        return [r[0] for r in self.conn.execute(
+            "SELECT user FROM acd_agents WHERE state IN ('ringing', 'on_call')"
+            " AND (waiting_id IS NULL OR waiting_id NOT IN (SELECT id FROM acd_waiting))")]
 
     def delete_waiting(self, waiting_id: int) -> None:
         self.conn.execute("DELETE FROM acd_waiting WHERE id = ?", (waiting_id,))

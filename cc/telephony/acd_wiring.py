@@ -16,7 +16,8 @@ DEFAULT_QUEUES = Path(__file__).resolve().parents[1] / "data" / "queues" / "defa
 
 
 def settings_from_config(config: Config) -> AcdSettings:
-    return AcdSettings(stale_after=config.acd.heartbeat_stale_seconds, locale=config.resolved_locale())
+    return AcdSettings(stale_after=config.acd.heartbeat_stale_seconds, locale=config.resolved_locale(),
+                       handler_lease=config.acd.handler_lease_seconds)
 
 
 def read_queue_file(path: str | Path) -> Any:

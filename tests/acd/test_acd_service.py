@@ -259,3 +259,25 @@ def test_roles(acd, db_file, clock):
     as_boss = service(db_file, clock)
     as_boss.acting_user = "boss"
     assert as_boss.change_state("a2", "pause", "x")["state"] == "paused"
+
+
+def test_callers_of_dead_handlers_are_taken_out_and_agents_freed(acd, clock):
+    acd.settings.handler_lease = 30
+    agents(acd, ("a1", ["orders:5"]), ("a2", ["orders:5"]))
+    w_alive = acd.enter("alive", "orders").waiting_id
+    w_dead = acd.enter("dead", "orders").waiting_id
+    w_ring = acd.enter("ring", "orders").waiting_id
+    assert {w for w, _ in acd.dispatch()} == {w_alive, w_dead}  # two agents: the first two callers ring
+    acd.not_answered(w_alive)  # the alive caller's handler came back: back in line
+    acd.change_state("a1", "ready")  # a1 (longest idle, then by name) had been rung for "alive"
+    for _ in range(12):  # 120 s: only the alive caller's handler keeps polling
+        clock.advance(10)
+        acd.poll(w_alive)
+        acd.heartbeat("a1")
+        acd.heartbeat("a2")
+    gone = {r["call_id"] for r in acd.expire_gone()}
+    assert gone == {"dead", "ring"}  # dead: rung far too long; ring: never polled
+    assert acd.poll(w_alive).status in ("waiting", "ringing")
+    assert all(a["state"] in ("ready", "ringing", "paused") for a in acd.agents())
+    reasons = {e["call_id"]: e["reason"] for e in acd.exits()}
+    assert reasons == {"dead": "error", "ring": "error"}

@@ -15,6 +15,7 @@ from cc.store.migrations import m0001_core  # noqa: E402,F401
 from cc.store.migrations import m0130_sms  # noqa: E402,F401
 from cc.store.migrations import m0140_calls  # noqa: E402,F401
 from cc.store.migrations import m0150_acd  # noqa: E402,F401
+from cc.store.migrations import m0151_acd_leases  # noqa: E402,F401
 from cc.store.migrations import m0180_complaints  # noqa: E402,F401
 from cc.store.migrations import m0190_campaigns  # noqa: E402,F401
 from cc.store.migrations import m0160_call_control  # noqa: E402,F401
