@@ -40,8 +40,12 @@ def root(
 
 
 def _register() -> None:
+    """Add the command groups to ``app``, once per process (main() may be called again in-process)."""
     from cc.commands import registry  # noqa: PLC0415
 
+    if getattr(app, "_cc_registered", False):
+        return
+    app._cc_registered = True
     for name, module, help_text in registry.GROUPS:
         app.add_typer(registry.lazy_group(module), name=name, help=help_text)
     for name, module, attr, help_text in registry.COMMANDS:

@@ -63,6 +63,15 @@ def test_help_on_every_command_and_group(cli):
             assert (command.help or "").split()[0] in result.out, (path, result.out)
 
 
+def test_main_registers_the_groups_once_per_process():
+    import cc.cli  # (no cli fixture here: the real _register)
+
+    cc.cli._register()
+    before = (len(cc.cli.app.registered_groups), len(cc.cli.app.registered_commands))
+    cc.cli._register()
+    assert (len(cc.cli.app.registered_groups), len(cc.cli.app.registered_commands)) == before
+
+
 def test_groups_without_a_command_show_help(cli):
     result = cli("order", db=False)
     assert result.code == 2 and "Usage: cc order" in result.out + result.err
