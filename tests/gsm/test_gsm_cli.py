@@ -65,6 +65,8 @@ def test_simulate_deliver_fault_sent(tmp_path):
         sent = _cc("gsm", "sent", "--control", str(control), "--json")
         assert sent.returncode == 0, sent.stderr
         (message,) = json.loads(sent.stdout)
+        table = _cc("gsm", "sent", "--control", str(control))
+        assert table.returncode == 0 and "+8613800138000" in table.stdout
         assert (message["to"], message["text"]) == ("+8613800138000", "订单1234 回复Y确认")
         delivered = _cc("gsm", "deliver", "--control", str(control), "--from", "+8613900139000", "确认")
         assert delivered.returncode == 0, delivered.stderr
