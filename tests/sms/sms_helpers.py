@@ -54,7 +54,11 @@ class FakePort:
     def close(self) -> None:
         self.connected = False
 
+    send_delay = 0.0
+
     def send(self, phone: str, text: str, *, status_report: bool = True, timeout: float = 30) -> list[SentPart]:
+        if self.send_delay:
+            time.sleep(self.send_delay)  # the modem's own time per message
         with self.lock:
             if self.fail_next:
                 raise self.fail_next.pop(0)

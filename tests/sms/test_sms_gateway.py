@@ -136,9 +136,12 @@ def test_rejected_sends_fail_with_a_reason(setup) -> None:
 def test_several_modems_share_the_queue(setup) -> None:
     world, clock, start = setup
     ports = {"m1": FakePort(), "m2": FakePort()}
+    for port in ports.values():
+        port.send_delay = 0.005  # a modem takes a moment per message; meanwhile the other one works
+    gateway = start(ports)
+    assert gateway.wait_connected(10)
     for i in range(40):
         world.sms.send(OTHER, f"bulk {i}")
-    start(ports)
     wait_for(lambda: scalar(world.db, "SELECT count(*) FROM sms_outbox WHERE status = 'sent'") == 40, what="all sent")
     sent = [text for port in ports.values() for _, text in port.sent]
     assert sorted(sent) == sorted(f"bulk {i}" for i in range(40))  # each exactly once

@@ -115,7 +115,7 @@ def test_sim_contents_at_start_are_stored_once(gateway) -> None:
 
 
 def test_several_modems_share_the_load(gateway) -> None:
-    world, sims, proc = gateway(2)
+    world, sims, proc = gateway(2, delay=0.05)  # each modem takes a moment per message, as real ones do
     for i in range(20):
         world.sms.send(OTHER, f"通知 {i}")
     wait_for(lambda: sum(len(s.sent_messages()) for s in sims) >= 20, timeout=20, what="20 sent")
