@@ -41,14 +41,18 @@ class FileDrop:
     def _render(self, message: dict) -> bytes:
         if self.fmt == "json":
             return (json.dumps(message, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+        from cc.csvio import neutralise
+
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(["kind", "order_code", "customer_name", "phone", "address", "zone", "sku", "product",
                          "quantity", "start_date", "frequency", "deliveries", "end_date", "idempotency_key"])
         customer, plan = message["customer"], message["plan"]
+        # Text people typed could run as an Excel formula (=, +, -, @ first): neutralised like `order export`.
+        name, address, zone = (neutralise(customer.get(k, "")) for k in ("name", "address", "zone"))
         for line in message["lines"]:
-            writer.writerow([message["kind"], message["order_code"], customer["name"], customer["phone"],
-                             customer.get("address", ""), customer.get("zone", ""), line["sku"], line["name"],
+            writer.writerow([message["kind"], message["order_code"], name, customer["phone"],
+                             address, zone, line["sku"], neutralise(line["name"]),
                              line["quantity"], plan["start_date"], plan["frequency"], plan["deliveries"],
                              plan["end_date"], message["idempotency_key"]])
         return ("\ufeff" + out.getvalue()).encode("utf-8")  # BOM: the dairy opens it in Excel

@@ -255,6 +255,27 @@ def test_confirm_charges_once_and_writes_the_dairy_file(world, db_path, tmp_path
     assert balance(world) == 100_00 - 40_50
 
 
+def test_dairy_csv_drop_neutralises_formulas(world, db_path, clock, tmp_path):
+    import csv
+
+    from cc.config import Config
+
+    config = Config(db=str(db_path))
+    config.dairy.format = "csv"
+    svc = make_services(db_path, clock, config=config)
+    svc.customers.add(phone="13600136000", name="=cmd|' /C calc'!A0", address="@SUM(A1)", zone="+区")
+    svc.accounts.topup("13600136000", 10_00)
+    order = svc.orders.new(phone="13600136000", items=[(MILK, 1)])
+    svc.orders.confirm(order.code)
+    raw = (tmp_path / "dairy" / f"{order.code}-order.csv").read_bytes()
+    assert raw.startswith("\ufeff".encode())
+    header, row = list(csv.reader(raw.decode("utf-8-sig").splitlines()))
+    record = dict(zip(header, row))
+    assert record["customer_name"] == "'=cmd|' /C calc'!A0" and record["address"] == "'@SUM(A1)"
+    assert record["zone"] == "'+区" and record["product"] == "鲜牛奶"
+    assert record["phone"] == "+8613600136000" and record["order_code"] == order.code
+
+
 def test_dairy_down_leaves_the_order_charged_and_retries_with_backoff(world, db_path, clock, fake_dairy):
     svc = make_services(db_path, clock, dairy_link=fake_dairy)
     fake_dairy.fail = True
