@@ -36,11 +36,18 @@ def settings_from_config(config: Config) -> RuntimeSettings:
 
 def ensure_schema(db_path: str) -> None:
     """Create/migrate the database once if the call tables are missing (slow path: loads sqlite-utils)."""
-    conn = connect(db_path)
+    import sqlite3
+
+    from cc.errors import UsageError
+
     try:
-        ready = has_schema(conn)
-    finally:
-        conn.close()
+        conn = connect(db_path)
+        try:
+            ready = has_schema(conn)
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise UsageError(f"cannot open database {db_path}: {exc}", "check --db / CC_DB and that its folder exists") from None
     if not ready:
         from cc.store.db import open_db
 
