@@ -445,6 +445,7 @@ def test_order_export_csv_json_bom_and_formula_names(cli, world, tmp_path):
     assert set(by_code) == {plain, evil} and never not in by_code
     assert by_code[plain][2] == "张三" and by_code[plain][5] == "鲜牛奶" and by_code[plain][12] == "10.00"
     assert by_code[evil][2] == "'=HYPERLINK(\"http://x\")"  # neutralised: Excel shows text, runs nothing
+    assert by_code[plain][3] == "'" + PHONE  # every cell starting with + is quoted, phones too (see report)
     assert all(not cell.startswith(("=", "@")) for row in rows for cell in row)
 
     out = tmp_path / "export.csv"
@@ -461,6 +462,18 @@ def test_order_export_csv_json_bom_and_formula_names(cli, world, tmp_path):
     unwritable = cli("order", "export", "--since", today, "--output", str(tmp_path / "no" / "such" / "x.csv"))
     assert_clean_error(unwritable, 2)
     assert "cannot write" in unwritable.err
+
+
+@pytest.mark.parametrize(
+    ("cell", "written"),
+    [("=1+1", "'=1+1"), ("@SUM(A1)", "'@SUM(A1)"), ("+区", "'+区"), ("-1+2", "'-1+2"), ("\t=1", "'\t=1"),
+     ("+86 138", "'+86 138"), ("-5.00\n=1", "'-5.00\n=1"), ("+8613800138000", "'+8613800138000"),
+     ("张三", "张三"), ("a=b", "a=b"), (7, 7)],
+)
+def test_neutralise(cell, written):
+    from cc.csvio import neutralise
+
+    assert neutralise(cell) == written
 
 
 # --- the issue's "Bad input" section -------------------------------------------------------------------
