@@ -19,11 +19,19 @@ CATALOG: dict[str, dict[str, str]] = {
         "daily": "每日", "weekly": "每周", "topup": "充值", "charge": "扣款", "refund": "退款", "adjustment": "调整",
         "orders": "订单", "customers": "客户", "events": "历史", "yes": "是", "no": "否",
         "plan_text": "{freq}{n}次，{start}起",
+        # complaints and campaigns (issue 8)
+        "open": "待处理", "assigned": "已分派", "escalated": "已升级", "closed": "已关闭",
+        "high": "高", "normal": "普通", "low": "低", "complaint": "投诉", "category": "类别", "priority": "优先级",
+        "assignee": "负责人", "due": "处理期限", "overdue": "已超期", "resolution": "处理结果", "timeline": "处理记录",
+        "customer": "客户", "text": "内容", "call": "来电", "campaign": "活动", "segment": "客户群", "filter": "筛选条件",
+        "channel": "渠道", "window": "周期", "active": "启用", "paused": "已暂停", "contacts": "已联系",
+        "converted": "已转化", "sms": "短信", "sms_then_call": "先短信后电话", "message": "短信内容",
     },
     "en": {
         "awaiting_confirmation": "awaiting confirmation", "sent_to_dairy": "sent to dairy", "in_delivery": "in delivery",
         "payment_failed": "payment failed", "out_of_stock": "out of stock", "opt_out": "opted out",
         "plan_text": "{freq}, {n} deliveries from {start}",
+        "sms_then_call": "SMS, then a call", "due": "due (UTC)",
     },
 }
 

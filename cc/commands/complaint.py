@@ -8,12 +8,13 @@ from cc.commands import _common
 
 app = typer.Typer(help="Complaints: new, list, show, assign, note, escalate, close.", no_args_is_help=True)
 
-COLUMNS = ["id", "status", "priority", "category", "customer", "phone", "assignee", "due (UTC)", "text"]
+COLUMNS = ["id", "status", "priority", "category", "customer", "phone", "assignee", "due", "text"]
 
 
-def _row(c) -> list:  # noqa: ANN001
-    due = c.due_at[:16].replace("T", " ") + (" OVERDUE" if c.overdue else "")
-    return [c.id, c.status, c.priority, c.category_label, c.customer_name, c.phone, c.assignee or "", due, c.text[:40]]
+def _row(ctx: typer.Context, c) -> list:  # noqa: ANN001
+    due = c.due_at[:16].replace("T", " ") + (f" {_common.label(ctx, 'overdue').upper()}" if c.overdue else "")
+    return [c.id, _common.label(ctx, c.status), _common.label(ctx, c.priority), c.category_label, c.customer_name,
+            c.phone, c.assignee or "", due, c.text[:40]]
 
 
 def _svc(ctx: typer.Context):  # noqa: ANN202
@@ -54,7 +55,7 @@ def list_(
     if as_json:
         _common.print_json([c.as_dict() for c in found])
         return
-    _common.print_table(COLUMNS, [_row(c) for c in found])
+    _common.print_table([_common.label(ctx, k) for k in COLUMNS], [_row(ctx, c) for c in found])
 
 
 @app.command("show")
@@ -70,17 +71,19 @@ def show(
     if as_json:
         _common.print_json({**complaint.as_dict(), "timeline": events})
         return
-    fields = [("id", complaint.id), ("status", complaint.status), ("priority", complaint.priority),
+    label = lambda key: _common.label(ctx, key)  # noqa: E731
+    fields = [("id", complaint.id), ("status", label(complaint.status)), ("priority", label(complaint.priority)),
               ("category", complaint.category_label), ("customer", f"{complaint.customer_name} {complaint.phone}"),
               ("order", complaint.order_code or ""), ("call", complaint.call_id or ""),
-              ("assignee", complaint.assignee or ""), ("due (UTC)", complaint.due_at + (" OVERDUE" if complaint.overdue else "")),
+              ("assignee", complaint.assignee or ""),
+              ("due", complaint.due_at + (f" {label('overdue').upper()}" if complaint.overdue else "")),
               ("text", complaint.text), ("resolution", complaint.resolution or "")]
-    _common.print_table(["", ""], [[k, v] for k, v in fields])
+    _common.print_table(["", ""], [[label(k), v] for k, v in fields])
     _common.print_table(
-        ["at (UTC)", "actor", "event", "from", "to", "text"],
-        [[e["at"][:19].replace("T", " "), e["actor"], e["kind"], e["from_status"] or "", e["to_status"] or "", e["text"]]
-         for e in events],
-        title="timeline",
+        [label(k) for k in ("at", "actor", "kind", "from", "to", "text")],
+        [[e["at"][:19].replace("T", " "), e["actor"], e["kind"], label(e["from_status"]) if e["from_status"] else "",
+          label(e["to_status"]) if e["to_status"] else "", e["text"]] for e in events],
+        title=_common.label(ctx, "timeline"),
     )
 
 

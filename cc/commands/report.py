@@ -146,8 +146,10 @@ def calls(ctx: typer.Context, start: str = FROM, end: str = TO,
           result: str = typer.Option(None, "--result", help="Only calls with this result."),
           fmt: str = FORMAT, output: str = OUTPUT, bom: bool = BOM, as_json: bool = JSON, progress: bool = PROGRESS) -> None:
     """Call detail records (one row per call); times are UTC."""
+    import sys
+
     svc = _common.services(ctx).reports
-    want_count = progress is not False
+    want_count = progress is True or (progress is None and sys.stderr.isatty())  # the row count feeds the bar only
     _emit(svc.calls(_period(ctx, start, end), caller=caller, result=result, count=want_count), fmt, output, bom, as_json, progress)
 
 

@@ -179,3 +179,20 @@ def test_cli_with_the_shipped_examples(world, cli, db_path):
     assert r.code == 2 and "Traceback" not in r.err and "Hint:" in r.err
     r = cli("campaign", "add", "--file", str(db_path.parent / "missing.yaml"))
     assert r.code == 2 and "cannot read" in r.err
+
+
+def test_a_concurrent_run_never_contacts_twice(world, db_path, clock, config):
+    """Two cron runs overlapping: the second works from a candidate list taken before the first committed;
+    the UNIQUE (campaign, customer, window) key and the SMS idempotency key make it add nothing."""
+    from care_helpers import make_services
+
+    world.campaigns.add(name="hello", segment="all", template=HELLO)
+    stale = world.campaigns.campaigns.eligible(limit=100, **world.campaigns._query(world.campaigns.get("hello")))
+    other = make_services(db_path, clock, config=config)
+    assert other.campaigns.run("hello")["sms_queued"] == 3
+    world.campaigns.campaigns.eligible = lambda limit, **query: stale  # the overlapping run's view
+    again = world.campaigns.run("hello")
+    assert (again["sms_queued"], again["skipped_already_contacted"]) == (0, 3)
+    assert len(marketing(db_path)) == 3
+    linked = query(db_path, "SELECT COUNT(*) AS n FROM campaign_contacts WHERE outbox_id IS NOT NULL")
+    assert linked == [{"n": 3}]
