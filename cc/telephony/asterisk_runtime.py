@@ -145,7 +145,22 @@ class AmiConnection:
     """Asterisk Manager Interface over TCP. Thread-safe ``action()``; events are buffered for ``wait_for``."""
 
     def __init__(self, host: str, port: int, username: str, secret: str, *, timeout: float = 5.0) -> None:
-        self._sock = socket.create_connection((host, port), timeout=timeout)
+        try:
+            self._sock = socket.create_connection((host, port), timeout=timeout)
+            self._sock.settimeout(timeout)
+            banner = b""
+            while not banner.endswith(b"\n") and len(banner) < 200:
+                chunk = self._sock.recv(1)
+                if not chunk:
+                    break
+                banner += chunk
+        except OSError as exc:
+            raise Unreachable(f"AMI at {host}:{port} did not answer: {exc}") from None
+        self.banner = banner.decode(errors="replace").strip()
+        if not self.banner.startswith("Asterisk Call Manager"):
+            self._sock.close()
+            raise Unreachable(f"AMI at {host}:{port}: not an Asterisk manager (got {self.banner!r})",
+                              "another program may hold that port")
         self._sock.settimeout(None)
         self._file = self._sock.makefile("r", encoding="utf-8", errors="replace", newline="\r\n")
         self._send_lock = threading.Lock()
@@ -154,7 +169,6 @@ class AmiConnection:
         self._events: list[Message] = []
         self._closed = False
         self._ids = 0
-        self.banner = self._file.readline().strip()
         self._reader = threading.Thread(target=self._read_loop, name="ami-reader", daemon=True)
         self._reader.start()
         reply = self.action("Login", Username=username, Secret=secret, Events="on", timeout=timeout)
