@@ -9,12 +9,15 @@ import json
 import os
 import subprocess
 import sys
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from core_helpers import MILK, PHONE, PHONE2, YOGURT, assert_clean_error, query, snapshot
 
-TOMORROW = (date.today() + timedelta(days=1)).isoformat()
+# "today" as cc sees it: the call center's calendar day (config timezone Asia/Shanghai), not the machine's.
+LOCAL_TODAY = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+TOMORROW = (LOCAL_TODAY + timedelta(days=1)).isoformat()
 
 
 def ok(result):  # noqa: ANN001, ANN201
@@ -307,8 +310,8 @@ def test_order_new_prints_the_code_alone(cli, world):
 
 
 def test_order_new_until_start_weekly_draft(cli, world):
-    start = (date.today() + timedelta(days=3)).isoformat()
-    until = (date.today() + timedelta(days=3 + 14)).isoformat()
+    start = (LOCAL_TODAY + timedelta(days=3)).isoformat()
+    until = (LOCAL_TODAY + timedelta(days=3 + 14)).isoformat()
     code = new_order(cli, "--start", start, "--until", until, "--frequency", "weekly")
     shown = json.loads(ok(cli("order", "show", code, "--json")).out)
     assert (shown["start_date"], shown["frequency"], shown["deliveries"], shown["end_date"]) == (start, "weekly", 3, until)
@@ -325,7 +328,7 @@ def test_order_list(cli, world):
     waiting = json.loads(ok(cli("order", "list", "--status", "awaiting_confirmation", "--json")).out)
     assert [o["code"] for o in waiting] == [second]
     assert json.loads(ok(cli("order", "list", "--phone", PHONE2, "--json")).out) == []
-    assert len(json.loads(ok(cli("order", "list", "--since", date.today().isoformat(), "--json")).out)) == 2
+    assert len(json.loads(ok(cli("order", "list", "--since", LOCAL_TODAY.isoformat(), "--json")).out)) == 2
     assert len(json.loads(ok(cli("order", "list", "--limit", "1", "--json")).out)) == 1
     assert second in ok(cli("order", "list")).out
     assert_clean_error(cli("order", "list", "--status", "shipped"), 2)
@@ -435,7 +438,7 @@ def test_order_export_csv_json_bom_and_formula_names(cli, world, tmp_path):
     never = new_order(cli)  # not charged: not exported
     ok(cli("order", "confirm", plain))
     ok(cli("order", "confirm", evil))
-    today = date.today().isoformat()
+    today = LOCAL_TODAY.isoformat()
 
     result = ok(cli("order", "export", "--since", today))
     assert "2 order(s) exported" in result.err
