@@ -138,7 +138,9 @@ def render_inbound(s: DialplanSettings) -> str:
     else:
         lines.append(" same => n,Playback(please-try-again&vm-goodbye)")
     lines += [" same => n(done),Hangup()", ""]
-    return "\n".join(lines)
+    from cc.telephony.acd_dialplan import render_acd_contexts  # the ACD's agent-answered subroutine
+
+    return "\n".join(lines) + render_acd_contexts()
 
 
 def render_extensions_example(s: DialplanSettings) -> str:

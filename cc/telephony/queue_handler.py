@@ -21,21 +21,11 @@ from cc.config import Config
 from cc.services.acd_calls import DialResult, HoldOutcome, QueueCallFlow
 from cc.services.ports import CallerHungUp, ChannelError
 from cc.store.calls import connect
+from cc.telephony.acd_dialplan import ANSWERED_CONTEXT, render_acd_contexts  # noqa: F401 (re-exported)
 from cc.telephony.agi import DEFAULT_READ_TIMEOUT, AgiChannel, _quote_arg
 
-ANSWERED_CONTEXT = "cc-acd-answered"
 ANSWERED_SCRIPT = "acd_answered"
 LONGEST_CALL = 4 * 3600  # seconds an AGI Dial may hold the session (a conversation)
-
-
-def render_acd_contexts() -> str:
-    """Dialplan the ACD needs besides the hotline: the subroutine run on the agent's channel at answer."""
-    return (
-        f"\n[{ANSWERED_CONTEXT}]\n"
-        "; Dial(...,U(cc-acd-answered^AGI-URL)): tells cc the agent answered, then connects the call.\n"
-        "exten => s,1,AGI(${ARG1})\n"
-        " same => n,Return()\n"
-    )
 
 
 @dataclass
@@ -104,7 +94,7 @@ class AgiQueueChannel:
     def dial(self, dial: str, ring_seconds: int, waiting_id: int, options: str = "") -> DialResult:
         url = self.settings.answered_url(waiting_id)
         # g: when the agent hangs up first the caller stays (survey); without it Dial returns -1 (hang up)
-        opts = "g" + options.replace("g", "") + (f"U({ANSWERED_CONTEXT}^{url})" if url else "")
+        opts = ("" if "g" in options else "g") + options + (f"U({ANSWERED_CONTEXT}^{url})" if url else "")
         try:
             self.agi.execute("EXEC", "Dial", _quote_arg(f"{dial},{int(ring_seconds)},{opts}"), timeout=LONGEST_CALL)
         except pyst_agi.AGIAppError:
