@@ -29,8 +29,12 @@ def verify_password(password: str, stored: str) -> bool:
         return False
     if scheme != "scrypt":
         return False
-    expected = base64.b64decode(digest)
-    actual = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), dklen=len(expected), n=int(n), r=int(r), p=int(p))
+    try:
+        expected = base64.b64decode(digest, validate=True)
+        actual = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt, validate=True), dklen=len(expected),
+                                n=int(n), r=int(r), p=int(p))
+    except (ValueError, TypeError, MemoryError):  # a damaged hash signs nobody in (and is no traceback)
+        return False
     return hmac.compare_digest(actual, expected)
 
 

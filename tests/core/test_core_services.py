@@ -614,6 +614,15 @@ def test_users_hash_authenticate_disable(world, db_path, as_user):
     assert world.users.authenticate("chen", "new-secret")["disabled"] == 0
 
 
+@pytest.mark.parametrize("stored", ["scrypt$16384$8$1$!!!$???", "scrypt$x$8$1$AAAA$AAAA", "scrypt$16384$8$1$AAAA$",
+                                    "plain-text", "md5$abc", ""])
+def test_a_damaged_password_hash_signs_nobody_in(stored):
+    from cc.services.users import hash_password, verify_password
+
+    assert verify_password("secret-1", stored) is False
+    assert verify_password("secret-1", hash_password("secret-1")) is True
+
+
 def test_user_rules(world, as_user):
     with pytest.raises(UsageError):
         world.users.add("Bad Name", role="agent", password="secret-1")
