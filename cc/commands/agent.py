@@ -11,7 +11,7 @@ import typer
 from cc.commands import _common
 
 app = typer.Typer(help="Agents: set, login, ready, pause, away, logout, heartbeat, list, events.", no_args_is_help=True)
-queue_app = typer.Typer(help="ACD queues: import, list, show, priority.", no_args_is_help=True)
+queue_app = typer.Typer(help="ACD queues: import, list, show, priority, prompts.", no_args_is_help=True)
 
 
 def _acd(ctx: typer.Context):  # noqa: ANN202
@@ -172,3 +172,30 @@ def queue_priority(
     """Move a waiting caller up or down the line (supervisor)."""
     row = _acd(ctx).set_priority(waiting_id, priority)
     _common.info(f"caller {row['id']} in {row['queue']} now has priority {row['priority']}")
+
+
+@queue_app.command("prompts")
+def queue_prompts(
+    ctx: typer.Context,
+    force: bool = typer.Option(False, "--force", help="Remake every ACD prompt, recordings included."),
+    fmt: str = typer.Option("wav", "--format", help="wav (8 kHz 16-bit mono) or gsm."),
+    json_out: bool = typer.Option(False, "--json", help="Print what was done as JSON."),
+) -> None:
+    """Make the missing sound files of the ACD's prompts (position, wait, survey, ...) from their text,
+    into the IVR's prompts folder (espeak-ng + sox; a recording with the same name is kept)."""
+    import sys
+
+    from cc.domain.acd import PROMPTS
+    from cc.services.ivr import prompt_files
+    from cc.telephony import prompts
+    from cc.telephony.handlers import settings_from_config
+
+    config = _common.config(ctx)
+    folder = settings_from_config(config).prompts_dir
+    have = set(prompt_files(folder)) if folder.exists() else set()
+    done = prompts.build_missing(dict(PROMPTS), folder, have, voice=config.ivr.tts_voice, fmt=fmt, force=force)
+    if json_out:
+        _common.print_json([{"prompt": b.prompt, "file": str(b.file), "action": b.action} for b in done])
+        return
+    built = [b for b in done if b.action == "built"]
+    sys.stdout.write(f"{len(built)} built, {len(done) - len(built)} kept, in {folder}\n")

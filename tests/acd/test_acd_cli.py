@@ -86,3 +86,15 @@ def test_queue_import_list_show(tmp_path):
     path.write_text("queues:\n  sales:\n    strategy: dice\n", encoding="utf-8")
     code, _, err = cli("queue", "import", str(path))
     assert code == 2 and "strategy must be one of" in err
+
+
+def test_queue_prompts_built_once(tmp_path):
+    import shutil
+
+    if not (shutil.which("espeak-ng") and shutil.which("sox")):
+        pytest.skip("espeak-ng and sox are not installed")
+    code, out, _ = cli("queue", "prompts", "--json")
+    done = json.loads(out)
+    assert code == 0 and {d["action"] for d in done} == {"built"} and any(d["prompt"] == "acd_ahead" for d in done)
+    code, out, _ = cli("queue", "prompts")
+    assert out.startswith("0 built, 14 kept")
