@@ -123,6 +123,11 @@ def test_init_in_a_missing_folder(cli, tmp_path):
     result = cli("--db", str(tmp_path / "nope" / "cc.db"), "init", db=False)
     assert_clean_error(result, 2)
     assert "does not exist" in result.err
+    assert_clean_error(cli("--db", str(tmp_path), "init", db=False), 2)  # a folder
+    (tmp_path / "notes.txt").write_text("not a database at all, just some words in a file\n" * 20)
+    result = cli("--db", str(tmp_path / "notes.txt"), "customer", "list", db=False)
+    assert_clean_error(result, 2)
+    assert "file is not a database" in result.err
 
 
 # --- customers ---------------------------------------------------------------------------------------
