@@ -60,6 +60,8 @@ MODULES = [
     "format_gsm.so", "format_wav.so", "format_wav_gsm.so", "format_pcm.so", "format_sln.so",
     "codec_gsm.so", "codec_ulaw.so", "codec_alaw.so", "codec_a_mu.so", "codec_resample.so",
     "bridge_simple.so", "bridge_native_rtp.so", "bridge_builtin_features.so", "bridge_holding.so",
+    # call control (cc/telephony/control_dialplan.py): pick-up, barge-in, conference, mute
+    "app_directed_pickup.so", "app_bridgeaddchan.so", "bridge_softmix.so", "res_mutestream.so",
     # management
     "res_clioriginate.so",
 ]
