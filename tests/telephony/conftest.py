@@ -9,7 +9,8 @@
 - ``hotline(agi_url, **settings)``: loads the shipped hotline dialplan (+ the test contexts) and returns
   its ``DialplanSettings``.
 
-Mark tests that use them ``@pytest.mark.asterisk``.
+Mark tests that use them ``@pytest.mark.asterisk``. ``CC_KEEP_ASTERISK=1`` keeps the session Asterisk's
+run folder (configs, ``log/full``) under ``<root>/cc-runs/`` for debugging.
 """
 
 from __future__ import annotations
