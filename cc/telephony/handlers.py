@@ -145,6 +145,10 @@ def handle(agi: AGI, runtime: IvrRuntime, config: Config, script: str | None = N
         from cc.telephony.queue_handler import agent_answered
 
         return agent_answered(agi, params, config, runtime.clock)
+    if script == "acd_queue":  # a call sent straight into a queue (transfer; cc/telephony/control_dialplan.py)
+        from cc.telephony.queue_handler import queue_script
+
+        return queue_script(agi, params, runtime, config)
     channel = AgiChannel(agi, dial_template=runtime.settings.dial_template)
     outcome = runtime.run(channel, script, params)
     if not agi.hung_up and not channel.transferred:

@@ -135,14 +135,16 @@ def agents_configured(config: Config) -> bool:
         conn.close()
 
 
-def make_hook(config: Config, clock: Clock | None = None, prompt_path: Callable[[str], str] | None = None):  # noqa: ANN201
+def make_hook(config: Config, clock: Clock | None = None, prompt_path: Callable[[str], str] | None = None,
+              *, always: bool = False):  # noqa: ANN201
     """The IVR runtime's ``acd`` hook: ``hook(call, queue) -> (result, reason)`` or None when the ACD is
-    off (``acd.enabled: false``, or unset and no agent is set up: the IVR's own queue message plays)."""
+    off (``acd.enabled: false``, or unset and no agent is set up: the IVR's own queue message plays).
+    ``always``: run the ACD whatever the setting (a call transferred into a queue)."""
     clock = clock or SystemClock()
 
     def hook(call: Any, queue: str) -> tuple[str, str] | None:
         enabled = config.acd.enabled
-        if enabled is False or (enabled is None and not agents_configured(config)):
+        if not always and (enabled is False or (enabled is None and not agents_configured(config))):
             return None
         rt_settings = call.rt.settings
         settings = queue_settings(config, prompt_path or rt_settings.prompt_path)
@@ -194,3 +196,58 @@ def agent_answered(agi: Any, params: dict[str, str], config: Config, clock: Cloc
         return f"refused: {exc.message}"
     finally:
         conn.close()
+
+
+class _QueueOnlyCall:
+    """What the hook needs of an IVR call, for a call that comes straight into a queue (a transfer)."""
+
+    def __init__(self, runtime: Any, store: Any, channel: AgiChannel, call_id: str, caller: Any) -> None:
+        self.rt = runtime
+        self.store = store
+        self.channel = channel
+        self.id = call_id
+        self.caller = caller
+        self.state = None
+        self.sticky: tuple[str, str] | None = None
+
+    def event(self, event_kind: str, node: str = "", **detail: Any) -> None:
+        self.store.add_event(self.id, self.rt.now(), event_kind, node, detail)
+
+
+def queue_script(agi: Any, params: dict[str, str], runtime: Any, config: Config) -> str:
+    """The ``acd_queue`` script (``agi://HOST:PORT/acd_queue?queue=NAME``): a call sent straight into a
+    queue, e.g. transferred by an agent (cc/telephony/control_dialplan.py). Keeps its own call record."""
+    import uuid
+
+    from cc.errors import CcError
+
+    queue = params.get("queue", "")
+    env = agi.env
+    channel = AgiChannel(agi, dial_template=runtime.settings.dial_template)
+    store = runtime.store_factory()
+    try:
+        call_id = store.start_call({
+            "id": env.get("agi_uniqueid") or uuid.uuid4().hex[:16], "channel": env.get("agi_channel", ""),
+            "caller": env.get("agi_callerid", ""), "dnid": env.get("agi_dnid", ""), "script": "acd_queue",
+            "customer_id": None, "vip": 0, "blacklisted": 0, "tree_id": None, "started_at": runtime.now(),
+        })
+        call = _QueueOnlyCall(runtime, store, channel, call_id, runtime.lookup(store, env.get("agi_callerid", "")))
+        call.event("start", "", script="acd_queue", queue=queue)
+        try:
+            result, reason = make_hook(config, runtime.clock, always=True)(call, queue) or ("error", "no ACD")
+        except CallerHungUp as exc:
+            result, reason = (call.sticky or ("abandoned", ""))[0], f"caller hung up ({exc})"
+        except CcError as exc:
+            result, reason = "error", exc.message
+        except ChannelError as exc:
+            result, reason = "error", f"AGI protocol error: {exc}"
+        store.end_call(call_id, runtime.now(), [], result, reason)
+        call.event("end", "", result=result, reason=reason)
+        if not agi.hung_up:
+            try:
+                channel.set_variable("CC_IVR_STATUS", result)
+            except Exception:
+                pass
+        return result
+    finally:
+        store.close()

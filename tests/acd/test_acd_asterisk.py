@@ -214,3 +214,22 @@ def test_highest_skill_picks_the_expected_agent_and_blacklisted_never_enters(cen
                 timeout=15, what="the blacklisted call's end")
     assert center.q("SELECT result FROM calls WHERE caller = '+8613900000002'")[0][0] == "refused"
     assert center.q("SELECT count(*) FROM acd_exits WHERE caller = '+8613900000002' AND reason != 'blocked'")[0][0] == 0
+
+
+def test_call_sent_straight_into_a_queue(center):
+    """What a transfer to queue:orders does (cc-control's AGI(agi://.../acd_queue?queue=orders))."""
+    agent(center, "a1", "1001", ["orders:5"])
+    port = center.config.agi.port
+    center.asterisk.write_extensions(
+        rt.GENERAL + dialplan(port) + render_acd_contexts() + rt.CALLER_CONTEXTS
+        + f"\n[cc-test-acd-xfer]\nexten => 200,1,Answer()\n same => n,AGI(agi://127.0.0.1:{port}/acd_queue?queue=orders)\n"
+        " same => n,Hangup()\n")
+    center.asterisk.originate("Local/s@cc-test-acd-caller", context="cc-test-acd-xfer", exten="200",
+                              caller_id="+8613800000041", timeout=30)
+    center.wait(lambda: [e for e in center.exits() if e["reason"] == "answered"], timeout=30, what="the answer")
+    (answered,) = center.exits()
+    assert (answered["caller"], answered["agent"]) == ("+8613800000041", "a1")
+    center.server.runtime.writer.flush(10)
+    center.wait(lambda: center.q("SELECT result FROM calls WHERE script = 'acd_queue' AND result IS NOT NULL"),
+                timeout=20, what="the call record's end")
+    assert center.q("SELECT result FROM calls WHERE script = 'acd_queue'")[0][0] == "answered"
