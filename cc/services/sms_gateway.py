@@ -217,7 +217,11 @@ class ModemWorker(threading.Thread):
             log.info("%s: SMS from %s was already stored; skipped", self.label, message.sender)
             return
         sms.heartbeat(self.label, add_received=1)
-        handled = sms.handle_incoming(inbox_id)
+        try:
+            handled = sms.handle_incoming(inbox_id)
+        except Exception:  # noqa: BLE001 - it is stored; the housekeeper tries again when the claim runs out
+            log.exception("%s: acting on SMS %s failed; it will be tried again", self.label, inbox_id)
+            return
         if handled is not None and handled.outcome == "confirmed":
             self.gateway.dairy_due.set()  # the housekeeper hands it to the dairy now
 
