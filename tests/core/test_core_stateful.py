@@ -4,6 +4,7 @@ open orders, at most one charge per order, and charged money == totals of the or
 
 from __future__ import annotations
 
+import atexit
 import shutil
 import tempfile
 from datetime import date, timedelta
@@ -26,7 +27,9 @@ def template() -> Path:
     """A small, tight world (little stock, modest balances) so refusals and failures happen often."""
     global _TEMPLATE
     if _TEMPLATE is None:
-        path = Path(tempfile.mkdtemp(prefix="cc-core-stateful-")) / "template.db"
+        folder = tempfile.mkdtemp(prefix="cc-core-stateful-")
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        path = Path(folder) / "template.db"
         svc = make_services(path, FrozenClock(START))
         svc.catalog.add_product(MILK, name="鲜牛奶", price_fen=500)
         svc.catalog.add_product(YOGURT, name="酸奶", price_fen=350)
