@@ -58,14 +58,24 @@ exten => _[a-z].,1,Dial(Local/${EXTEN}@${IF($["${CC_AGENT_CTX}" = ""]?cc-test-ag
 
 
 @pytest.fixture(scope="module")
-def pbx(asterisk):
+def queue_agi():
+    """A scripted FastAGI peer standing for cc's ``acd_queue`` script (queue transfers go there)."""
+    from conftest import AgiListener
+
+    listener = AgiListener(["ANSWER", "EXEC UserEvent CcQueueReached"])
+    yield listener
+    listener.close()
+
+
+@pytest.fixture(scope="module")
+def pbx(asterisk, queue_agi):
     """The shared Asterisk with the control context, the test contexts and the modules call control needs."""
     for module in MODULES:
         asterisk.cli(f"module load {module}")
     # Attended transfer (AMI Atxfer) works through the atxfer DTMF feature, as on a real site.
     asterisk.host_path(f"{asterisk.base}/etc/features.conf").write_text("[general]\n[featuremap]\natxfer => *2\n")
     asterisk.cli("module reload features")
-    control = render_control(ControlDialplan(context="cc-control", ring_seconds=20))
+    control = render_control(ControlDialplan(context="cc-control", ring_seconds=20, queue_agi_url=queue_agi.url("acd_queue")))
     asterisk.write_extensions(rt.GENERAL + control + TEST_CONTEXTS + rt.CALLER_CONTEXTS)
     return asterisk
 
@@ -153,6 +163,17 @@ def test_blind_transfer_moves_the_caller(site):
     site.events.wait_for(Event="BridgeEnter", Uniqueid=call, timeout=10)  # the caller talks to agent2
     live = site.control.resolve(call)
     assert live.agent_user == "agent2" and live.customer.uniqueid == call
+
+
+def test_blind_transfer_to_a_queue_reaches_the_acd_script(site, queue_agi):
+    call = site.inbound("agent1")
+    site.wait_answered(call)
+    site.control.transfer(call, "queue:complaints")
+    site.user_event("CcTransfer", Target="Q:complaints")
+    agi = queue_agi.next_call(timeout=15)
+    assert agi.env["agi_request"].endswith("/acd_queue?queue=complaints")
+    assert agi.env["agi_uniqueid"] == call  # the caller's own channel, with its call id
+    site.user_event("CcTestGone", Who="agent1")
 
 
 def test_attended_transfer_consults_then_completes(site):
