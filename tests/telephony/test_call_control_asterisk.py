@@ -49,6 +49,11 @@ exten => _X.,1,Set(WHO=${EXTEN})
  same => n,Hangup()
 exten => h,1,UserEvent(CcTestGone,Who: ${WHO})
 
+; 8613900139000 (13900139000) rings and never answers.
+exten => _86139XXXXXXXX,1,UserEvent(CcTestRang,Who: ${EXTEN})
+ same => n,Ringing()
+ same => n,Wait(40)
+
 [cc-test-acd]
 ; An inbound call handed to an agent, like the ACD's Dial: EXTEN is the agent's name, CC_AGENT_CTX the phone's
 ; context. Option t (acd.dial_options) lets the agent transfer: AMI Atxfer works through that feature.
@@ -216,11 +221,12 @@ def test_pickup_of_a_call_ringing_for_a_colleague(site):
     assert site.control.resolve(call).customer.uniqueid == call
 
 
-def test_supervisor_listens_to_a_live_call(site):
+@pytest.mark.parametrize(("mode", "options"), [("listen", "qES"), ("whisper", "qwES"), ("barge", "qBES")])
+def test_supervisor_spies_on_a_live_call(site, mode, options):
     call = site.inbound("agent1")
     site.wait_answered(call)
-    result = site.control.spy("listen", "boss", "agent1")
-    site.user_event("CcSpyStart", Options="qES")
+    result = site.control.spy(mode, "boss", "agent1")
+    site.user_event("CcSpyStart", Options=options)
     started = site.events.wait_for(Event="ChanSpyStart", timeout=15)
     assert started["SpyeeChannel"] == result["agent_channel"]
     assert "ChanSpy" in site.asterisk.cli("core show channels")
@@ -236,7 +242,7 @@ def test_relay_delivery_plays_the_recorded_message(site):
         out.writeframes(b"\x00\x10" * 4000)
     prefix = site.asterisk.add_sounds(folder, "relays")
     site.db.conn.execute("INSERT INTO calls (id, started_at) VALUES ('c1', ?)", (START,))
-    for target in ("13800138000", "13900139000"):
+    for target in ("13800138000", "13700137000"):
         site.db.conn.execute(
             "INSERT INTO voice_relays (call_id, caller, target, file, format, created_at, updated_at)"
             " VALUES ('c1', '+8613700137000', ?, ?, 'wav', ?, ?)", (target, f"{prefix}/relay-1", START, START))
@@ -246,6 +252,22 @@ def test_relay_delivery_plays_the_recorded_message(site):
     assert [e["Status"] for e in played] == ["SUCCESS", "SUCCESS"]
     statuses = site.db.conn.execute("SELECT status FROM voice_relays").fetchall()
     assert statuses == [("delivered",), ("delivered",)]
+
+
+def test_relay_not_answered_stays_pending_then_fails(site):
+    import dataclasses
+
+    site.control.settings = dataclasses.replace(site.control.settings, ring_seconds=2, relay_max_attempts=2)
+    site.db.conn.execute("INSERT INTO calls (id, started_at) VALUES ('c2', ?)", (START,))
+    site.db.conn.execute(
+        "INSERT INTO voice_relays (call_id, caller, target, file, format, created_at, updated_at)"
+        " VALUES ('c2', '+8613700137000', '13900139000', 'beep', 'wav', ?, ?)", (START, START))
+    first = site.control.deliver_relays(wait=15)
+    assert [(r["status"], r["attempts"]) for r in first] == [("pending", 1)]
+    assert first[0]["detail"].startswith("not answered")
+    second = site.control.deliver_relays(wait=15)  # relay_retry_seconds is 0 here
+    assert [(r["status"], r["attempts"]) for r in second] == [("failed", 2)]
+    assert site.db.conn.execute("SELECT status, attempts FROM voice_relays").fetchall() == [("failed", 2)]
 
 
 def test_ami_reconnects_after_an_asterisk_restart(asterisk_root):
