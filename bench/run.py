@@ -22,6 +22,7 @@ BENCHMARKS = {
     "ivr": "bench.ivr",
     "reports": "bench.reports",
     "acd": "bench.acd",
+    "ami": "bench.ami",
 }
 
 

@@ -77,7 +77,8 @@ def split_messages(buffer: bytes) -> tuple[list[bytes], bytes]:
     start = 0
     while True:
         crlf = buffer.find(b"\r\n\r\n", start)
-        lf = buffer.find(b"\n\n", start)
+        # bare "\n\n" only before the next CRLF terminator (not a scan of the whole buffer per message)
+        lf = buffer.find(b"\n\n", start, crlf if crlf >= 0 else len(buffer))
         if crlf < 0 and lf < 0:
             break
         if crlf >= 0 and (lf < 0 or crlf <= lf):
