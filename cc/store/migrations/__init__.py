@@ -19,6 +19,7 @@ from cc.store.migrations import m0151_acd_leases  # noqa: E402,F401
 from cc.store.migrations import m0180_complaints  # noqa: E402,F401
 from cc.store.migrations import m0190_campaigns  # noqa: E402,F401
 from cc.store.migrations import m0160_call_control  # noqa: E402,F401
+from cc.store.migrations import m0210_console  # noqa: E402,F401
 
 
 def apply_migrations(db: sqlite_utils.Database) -> list[str]:

@@ -1,0 +1,1 @@
+"""Textual consoles: the agent console (``cc agent``)."""

@@ -1,0 +1,788 @@
+"""``cc agent``: the agent's console. The call and the customer on one screen, keyboard first.
+
+Built by ``make_agent_app(config, ...)`` so the command, the web server and the tests build the same app.
+Workers (``@work(thread=True, exclusive=True, exit_on_error=False)``) call the services through the
+``Backend`` (the thread that owns the connection) and post messages; only message handlers touch
+widgets. The live view polls an immutable ``Snapshot`` and re-arms its timer after the previous poll
+finished. A service error becomes a modal with the message and the hint; the console keeps working.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Label, Select, Static, TabbedContent, TabPane
+
+from cc.clock import Clock, SystemClock
+from cc.domain.money import format_yuan
+from cc.domain.timestamps import parse_iso
+from cc.errors import CcError
+from cc.i18n import t
+from cc.services.agent_console import PAUSE_REASONS, WRAP_CODES, Card, Progress, Quote, Snapshot
+from cc.tui.agent_screens import (
+    ChoiceModal,
+    ControlModal,
+    ErrorModal,
+    FormModal,
+    HelpScreen,
+    Localized,
+    SearchModal,
+    SignInScreen,
+)
+from cc.tui.backend import Backend, ConsoleFactory, NotSignedIn
+
+CSS_PATH = Path(__file__).with_name("agent.tcss")
+
+
+# -- messages (posted by workers, handled on the app's thread) ------------------------------------------
+class Failed(Message):
+    def __init__(self, error: BaseException, where: str) -> None:
+        super().__init__()
+        self.error, self.where = error, where
+
+
+class SignedIn(Message):
+    def __init__(self, view: dict, products: tuple) -> None:
+        super().__init__()
+        self.view, self.products = view, products
+
+
+class Polled(Message):
+    def __init__(self, snapshot: Snapshot | None) -> None:
+        super().__init__()
+        self.snapshot = snapshot
+
+
+class CardLoaded(Message):
+    def __init__(self, card: Card, pop: bool) -> None:
+        super().__init__()
+        self.card, self.pop = card, pop
+
+
+class Quoted(Message):
+    def __init__(self, quote: Quote, seq: int) -> None:
+        super().__init__()
+        self.quote, self.seq = quote, seq
+
+
+class OrderProgress(Message):
+    def __init__(self, progress: Progress, notice: str = "") -> None:
+        super().__init__()
+        self.progress, self.notice = progress, notice
+
+
+class Done(Message):
+    """A one-off action finished: a line for the activity log."""
+
+    def __init__(self, text: str, refresh_card: bool = False) -> None:
+        super().__init__()
+        self.text, self.refresh_card = text, refresh_card
+
+
+class SearchDone(Message):
+    def __init__(self, found: tuple, modal: Any) -> None:
+        super().__init__()
+        self.found, self.modal = found, modal
+
+
+@dataclass(frozen=True)
+class FormState:
+    """The order form's content: what undo restores."""
+
+    lines: tuple[tuple[str, int], ...] = ()
+    start: str = ""
+    frequency: str = "daily"
+    deliveries: str = "30"
+
+
+def _err_text(error: BaseException) -> tuple[str, str]:
+    if isinstance(error, CcError):
+        return error.message, error.hint or ""
+    if isinstance(error, TimeoutError):
+        return "the database did not answer in time", "another program holds it locked; try again in a moment"
+    text = str(error) or type(error).__name__
+    if "locked" in text:
+        return f"database: {text}", "another program holds the database; try again in a moment"
+    return text, "try again; if it keeps failing, tell a supervisor (the console keeps working)"
+
+
+class MainScreen(Screen, Localized):
+    BINDINGS = [
+        Binding("f1", "app.help", "help_key"),
+        Binding("f2", "app.state('ready')", "ready_key"),
+        Binding("f3", "app.pause", "pause_key"),
+        Binding("f4", "app.state('away')", "away_key"),
+        Binding("f5", "app.done", "done_key"),
+        Binding("f6", "app.search", "search_key"),
+        Binding("f7", "app.complaint", "complaint_key"),
+        Binding("f8", "app.controls", "calls_key"),
+        Binding("f9", "app.wrap_up", "wrap_up_key"),
+        Binding("f10", "app.sign_out", "sign_out_key"),
+        Binding("ctrl+n", "app.add_line", "add_line_key"),
+        Binding("ctrl+s", "app.submit_order", "submit_key"),
+        Binding("ctrl+e", "app.amend_order", "amend_key", show=False),
+        Binding("ctrl+x", "app.cancel_order", "cancel_order_key", show=False),
+        Binding("ctrl+z", "app.undo", "undo_key", show=False),
+        Binding("ctrl+o", "app.history", "history_key", show=False),
+        Binding("ctrl+t", "app.toggle_dark", "theme_key", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__(id="main")
+        self._localize()
+
+    def compose(self) -> ComposeResult:
+        L = self.L  # noqa: N806
+        yield Static("", id="status-bar")
+        yield Static(L("no_call"), id="call-banner")
+        with TabbedContent(id="tabs", initial="tab-card"):
+            with TabPane(L("customer"), id="tab-card"):
+                yield VerticalScroll(Static(L("no_customer"), id="card"), id="card-scroll")
+            with TabPane(L("order"), id="tab-order"):
+                with VerticalScroll(id="order-form"):
+                    with Horizontal(classes="form-row"):
+                        yield Select([], id="product", prompt=L("product"))
+                        yield Input("1", id="qty", placeholder=L("qty"), type="integer", max_length=4)
+                    yield Static("", id="order-lines")
+                    with Horizontal(classes="form-row"):
+                        yield Input("", id="start", placeholder="YYYY-MM-DD", max_length=10)
+                        yield Select([(L("daily"), "daily"), (L("weekly"), "weekly")], id="frequency",
+                                     value="daily", allow_blank=False)
+                        yield Input("30", id="deliveries", placeholder=L("deliveries"), type="integer", max_length=3)
+                    yield Static("", id="quote")
+                    yield Static("", id="progress")
+            with TabPane(L("history"), id="tab-history"):
+                yield VerticalScroll(Static("", id="history"))
+        yield Static("", id="activity")
+        yield Footer()
+
+
+class AgentApp(App):
+    CSS_PATH = CSS_PATH
+    TITLE = "cc agent"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS = [Binding("ctrl+q", "quit", "quit_key")]
+
+    def __init__(self, factory: ConsoleFactory, *, locale: str = "zh_CN", clock: Clock | None = None,
+                 user: str | None = None, poll_seconds: float = 0.25, dark: bool = True) -> None:
+        super().__init__()
+        self.backend = Backend(factory)
+        self.locale = locale
+        self.clock = clock or SystemClock()
+        self.initial_user = user
+        self.poll_seconds = poll_seconds
+        self.theme = "textual-dark" if dark else "textual-light"
+        self.snapshot: Snapshot | None = None
+        self.card: Card | None = None
+        self.call_key: int | None = None  # the waiting id of the call on screen
+        self.products: tuple = ()
+        self.form = FormState()
+        self.undo_stack: list[FormState] = []
+        self.order_code: str | None = None
+        self.quote_seq = 0
+        self.pop_drawn_at: float | None = None  # monotonic time the last screen pop was drawn (bench)
+        self.pop_waiting_id: int | None = None
+        self.log_lines: list[str] = []
+        self._polling = False
+        self._restoring = False
+        self._previous_call_id = ""
+        self.last_quote: Quote | None = None
+        self.order_status = ""
+
+    def L(self, key: str) -> str:  # noqa: N802
+        return t(key, self.locale)
+
+    # -- start, sign in, sign out ------------------------------------------------------------------------
+    def on_mount(self) -> None:
+        from cc.tui.agent_screens import localize_bindings
+
+        localize_bindings(self, self.locale)
+        self.push_screen(SignInScreen(self.initial_user))
+
+    def sign_in(self, user: str, password: str) -> None:
+        self._sign_in(user, password)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="sign-in")
+    def _sign_in(self, user: str, password: str) -> None:
+        try:
+            view = self.backend.sign_in(user, password)
+            products = self.backend.call(lambda c: c.products())
+        except Exception as exc:  # noqa: BLE001 - shown, never fatal
+            self.post_message(Failed(exc, "sign_in"))
+            return
+        self.post_message(SignedIn(view, products))
+
+    def on_signed_in(self, message: SignedIn) -> None:
+        self.products = message.products
+        self.switch_screen(MainScreen())
+        self.call_after_refresh(self._after_main)
+
+    def _after_main(self) -> None:
+        select = self.screen.query_one("#product", Select)
+        select.set_options([(f"{name} {format_yuan(price)}", sku) for sku, name, price, _ in self.products])
+        self._log(self.L("signed_in"))
+        self._poll()
+
+    def action_sign_out(self) -> None:
+        self._sign_out()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="sign-in")
+    def _sign_out(self) -> None:
+        try:
+            self.backend.sign_out()
+        except Exception as exc:  # noqa: BLE001
+            self.post_message(Failed(exc, "sign_out"))
+        self.call_from_thread(self._back_to_sign_in)
+
+    def _back_to_sign_in(self) -> None:
+        self.snapshot, self.card, self.call_key, self.order_code = None, None, None, None
+        self.form, self.undo_stack = FormState(), []
+        self.switch_screen(SignInScreen(self.initial_user))
+
+    def on_unmount(self) -> None:
+        """Closing the console takes the agent out of rotation."""
+        try:
+            self.backend.close()
+        except Exception:  # noqa: BLE001, S110 - best effort on the way out; the heartbeat goes stale anyway
+            pass
+
+    # -- errors ------------------------------------------------------------------------------------------
+    def on_failed(self, message: Failed) -> None:
+        if isinstance(message.error, NotSignedIn):
+            self._polling = False
+            return
+        text, hint = _err_text(message.error)
+        if message.where == "sign_in" and isinstance(self.screen, SignInScreen):
+            self.screen.show_message(f"{text}\n{hint}")
+            return
+        if message.where == "poll":
+            self._log(f"{self.L('error')}: {text}")
+            self._rearm()
+            if any(isinstance(s, ErrorModal) for s in self.screen_stack):
+                return
+        self.push_screen(ErrorModal(text, hint))
+
+    # -- the live view -----------------------------------------------------------------------------------
+    def _rearm(self) -> None:
+        self._polling = False
+        if self.backend.signed_in:
+            self.set_timer(self.poll_seconds, self._poll)
+
+    def _poll(self) -> None:
+        if self._polling or not self.backend.signed_in:
+            return
+        self._polling = True
+        self._poll_worker()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="poll")
+    def _poll_worker(self) -> None:
+        try:
+            snap = self.backend.call(lambda c: c.snapshot())
+        except Exception as exc:  # noqa: BLE001
+            self.post_message(Failed(exc, "poll"))
+            return
+        self.post_message(Polled(snap))
+
+    def on_polled(self, message: Polled) -> None:
+        if not self.backend.signed_in:
+            self._polling = False
+            return
+        snap = message.snapshot
+        self.snapshot = snap
+        if isinstance(self.screen, MainScreen) or self._main() is not None:
+            self._draw_status()
+            call = snap.call if snap else None
+            key = call.waiting_id if call else None
+            if call is not None:
+                self._previous_call_id = call.call_id
+            if key is not None and key != self.call_key:
+                self.call_key = key
+                self._draw_banner()
+                self._load_card(call.caller, pop=True)
+            elif key is None and self.call_key is not None:
+                self.call_key = None
+                self._draw_banner()
+                if snap and snap.state == "wrap_up":
+                    self.action_wrap_up()
+            else:
+                self._draw_banner()
+            if self.order_code:
+                self._track(self.order_code)
+        self._rearm()
+
+    def _main(self) -> MainScreen | None:
+        for screen in self.screen_stack:
+            if isinstance(screen, MainScreen):
+                return screen
+        return None
+
+    def _draw_status(self) -> None:
+        main, snap = self._main(), self.snapshot
+        if main is None or snap is None:
+            return
+        L = self.L  # noqa: N806
+        secs = snap.seconds_in_state
+        state = L(f"state_{snap.state}") + (f" ({L(snap.reason)})" if snap.reason else "")
+        if snap.wrap_left is not None:
+            state += f" {snap.wrap_left}s"
+        queues = " ".join(f"{q}:{n}" for q, n in snap.waiting) or "-"
+        modems = " ".join(f"{name}{'✓' if alive else '✗'}" for name, alive in snap.modems) or "-"
+        agi = "-"
+        if snap.agi_last_call:
+            agi = self._local(snap.agi_last_call)[11:16]
+        clock = self._local(snap.now)[11:19]
+        main.query_one("#status-bar", Static).update(
+            f" {snap.user} | {state} {secs // 60}:{secs % 60:02d} | {L('queue')} {queues} | "
+            f"{L('sms')} {modems} | AGI {agi} | {clock}")
+
+    def _local(self, stamp: str) -> str:
+        from zoneinfo import ZoneInfo
+
+        return parse_iso(stamp).astimezone(ZoneInfo(self.config_zone)).isoformat()
+
+    config_zone = "Asia/Shanghai"
+
+    def _draw_banner(self) -> None:
+        main = self._main()
+        if main is None:
+            return
+        call = self.snapshot.call if self.snapshot else None
+        banner = main.query_one("#call-banner", Static)
+        if call is None:
+            banner.update(self.L("no_call"))
+            banner.remove_class("ringing")
+            return
+        path = " > ".join(call.path) or "-"
+        vip = " VIP" if call.vip else ""
+        banner.update(f" {self.L('call_' + call.status)} {call.caller}{vip} | {self.L('service')} {call.service} "
+                      f"| {self.L('waited')} {call.waited_seconds}s | IVR {path}")
+        banner.add_class("ringing")
+
+    # -- the customer card ---------------------------------------------------------------------------------
+    def _load_card(self, phone: str, pop: bool = False) -> None:
+        self._card_worker(phone, pop)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="card")
+    def _card_worker(self, phone: str, pop: bool) -> None:
+        try:
+            card = self.backend.call(lambda c: c.card(phone))
+        except Exception as exc:  # noqa: BLE001
+            self.post_message(Failed(exc, "card"))
+            return
+        self.post_message(CardLoaded(card, pop))
+
+    def on_card_loaded(self, message: CardLoaded) -> None:
+        card = self.card = message.card
+        main = self._main()
+        if main is None:
+            return
+        main.query_one("#card", Static).update(self._card_text(card))
+        if message.pop:
+            self.order_code = None
+            self.form, self.undo_stack = FormState(), []
+            self._restore_form(self.form)
+            main.query_one("#progress", Static).update("")
+            main.query_one(TabbedContent).active = "tab-card"
+            waiting_id = self.call_key
+
+            def drawn() -> None:
+                self.pop_drawn_at = time.monotonic()
+                self.pop_waiting_id = waiting_id
+
+            self.call_after_refresh(drawn)
+            if not card.known:
+                self._new_customer(card.phone)
+        self._quote()
+
+    def _card_text(self, card: Card) -> str:
+        L = self.L  # noqa: N806
+        if not card.known:
+            return f"{card.phone}\n{L('unknown_caller')}"
+        tags = []
+        if card.vip:
+            tags.append("[b]VIP[/b]")
+        if card.blacklisted:
+            tags.append(f"[reverse]{L('blacklisted')}[/reverse]")
+        tags += [tg for tg in card.tags if tg not in ("vip", "blacklist")]
+        out = [f"[b]{card.name}[/b]  {card.phone}  {' '.join(tags)}",
+               f"{L('address')}: {card.address or '-'}", f"{L('balance')}: {format_yuan(card.balance_fen)}",
+               f"[b]{L('active_orders')}[/b]"]
+        out += [f"  {o.code} {L(o.status)} {o.items} {o.deliveries_done}/{o.deliveries} {format_yuan(o.total_fen)}"
+                for o in card.orders] or ["  -"]
+        out.append(f"[b]{L('complaints_open')}[/b]")
+        out += [f"  #{cid} {cat} {L(status)} {text[:40]}" for cid, cat, status, text in card.complaints] or ["  -"]
+        out.append(f"[b]{L('recent_calls')}[/b]")
+        out += [f"  {self._local(at)[:16].replace('T', ' ')} {result}" for at, result in card.calls] or ["  -"]
+        out.append(f"[b]{L('recent_sms')}[/b]")
+        out += [f"  {'>' if d == 'out' else '<'} {text[:50]}" for at, d, text in card.sms] or ["  -"]
+        return "\n".join(out)
+
+    def _new_customer(self, phone: str) -> None:
+        L = self.L  # noqa: N806
+
+        def done(values: dict | None) -> None:
+            if values:
+                self._act(lambda c: c.add_customer(values["phone"], values["name"], values["address"]),
+                          L("customer_added"), refresh_card=True)
+
+        self.push_screen(FormModal(L("new_customer"), [("phone", L("phone"), phone), ("name", L("name"), ""),
+                                                        ("address", L("address"), "")], modal_id="new-customer"),
+                         done)
+
+    # -- one-off actions ------------------------------------------------------------------------------
+    def _act(self, fn: Any, text: str, refresh_card: bool = False) -> None:
+        self._act_worker(fn, text, refresh_card)
+
+    @work(thread=True, exclusive=False, exit_on_error=False, group="act")
+    def _act_worker(self, fn: Any, text: str, refresh_card: bool) -> None:
+        try:
+            result = self.backend.call(fn)
+        except Exception as exc:  # noqa: BLE001
+            self.post_message(Failed(exc, "act"))
+            return
+        if isinstance(result, Progress):
+            self.post_message(OrderProgress(result, text))
+            return
+        self.post_message(Done(text, refresh_card))
+
+    def on_done(self, message: Done) -> None:
+        self._log(message.text)
+        if message.refresh_card and self.card is not None:
+            self._load_card(self.card.phone)
+
+    def _log(self, text: str) -> None:
+        main = self._main()
+        stamp = self._local(self.snapshot.now)[11:19] if self.snapshot else ""
+        self.log_lines = (self.log_lines + [f"{stamp} {text}"])[-2:]
+        if main is not None:
+            main.query_one("#activity", Static).update("\n".join(self.log_lines))
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def action_state(self, command: str) -> None:
+        self._act(lambda c: c.change_state(command), self.L(f"now_{command}"))
+
+    def action_pause(self) -> None:
+        def done(reason: str | None) -> None:
+            if reason:
+                self._act(lambda c: c.change_state("pause", reason), f"{self.L('now_pause')} ({self.L(reason)})")
+
+        self.push_screen(ChoiceModal(self.L("pause_reason"), [(r, self.L(r)) for r in PAUSE_REASONS],
+                                     modal_id="pause-modal"), done)
+
+    def action_done(self) -> None:
+        self._act(lambda c: c.done_wrapping(), self.L("now_ready"))
+
+    def action_wrap_up(self) -> None:
+        if any(s.id == "wrap-modal" for s in self.screen_stack):
+            return
+        call_id = self._last_call_id()
+        caller = self.card.phone if self.card else ""
+
+        def done(result: tuple | None) -> None:
+            if result:
+                code, notes = result
+                self._act(lambda c: c.wrap_up(call_id, caller, code, notes), f"{self.L('wrapped_up')}: {self.L(code)}")
+
+        self.push_screen(ChoiceModal(self.L("wrap_up_code"), [(c, self.L(c)) for c in WRAP_CODES],
+                                     text_label=self.L("notes"), modal_id="wrap-modal"), done)
+
+    def _last_call_id(self) -> str:
+        call = self.snapshot.call if self.snapshot else None
+        return call.call_id if call else self._previous_call_id
+
+    def action_toggle_dark(self) -> None:
+        self.theme = "textual-light" if self.theme == "textual-dark" else "textual-dark"
+
+    def action_search(self) -> None:
+        def done(result: dict | None) -> None:
+            if result and result.get("phone"):
+                self._load_card(result["phone"])
+                if result["kind"] == "order":
+                    self.order_code = result["key"]
+                    self._track(result["key"])
+
+        self.push_screen(SearchModal(), done)
+
+    def run_search(self, text: str, modal: Any) -> None:
+        self._search_worker(text, modal)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="search")
+    def _search_worker(self, text: str, modal: Any) -> None:
+        try:
+            found = self.backend.call(lambda c: c.search(text))
+        except Exception as exc:  # noqa: BLE001
+            self.post_message(Failed(exc, "search"))
+            return
+        self.post_message(SearchDone(found, modal))
+
+    def on_search_done(self, message: SearchDone) -> None:
+        if message.modal.is_attached:
+            message.modal.show_results(message.found)
+
+    def action_history(self) -> None:
+        if self.card is None:
+            return
+        phone = self.card.phone
+        self._history_worker(phone)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="history")
+    def _history_worker(self, phone: str) -> None:
+        try:
+            lines = self.backend.call(lambda c: c.order_history(phone))
+        except Exception as exc:  # noqa: BLE001
+            self.post_message(Failed(exc, "history"))
+            return
+        text = "\n".join(f"{o.code} {t(o.status, self.locale)} {o.start_date} {o.items} {format_yuan(o.total_fen)}"
+                         for o in lines) or "-"
+        self.call_from_thread(self._show_history, text)
+
+    def _show_history(self, text: str) -> None:
+        main = self._main()
+        if main is not None:
+            main.query_one("#history", Static).update(text)
+            main.query_one(TabbedContent).active = "tab-history"
+
+    def action_complaint(self) -> None:
+        if self.card is None or not self.card.known:
+            self.push_screen(ErrorModal(self.L("no_customer"), self.L("hint_pick_customer")))
+            return
+        phone, call_id, order = self.card.phone, self._last_call_id(), self.order_code or ""
+
+        def done(values: dict | None) -> None:
+            if not values:
+                return
+            if values.get("add_to", "").strip():
+                cid = int(values["add_to"].strip().lstrip("#") or 0)
+                self._act(lambda c: c.note_complaint(cid, values["text"]), f"{self.L('complaint')} #{cid}",
+                          refresh_card=True)
+            else:
+                self._act(lambda c: c.open_complaint(phone, values["category"], values["text"],
+                                                     priority=values.get("priority") or "normal",
+                                                     order_code=values.get("order") or None, call_id=call_id or None),
+                          self.L("complaint_opened"), refresh_card=True)
+
+        categories = self.backend.call(lambda c: c.complaint_categories())
+        self.push_screen(FormModal(self.L("complaint"), [
+            ("text", self.L("text"), ""), ("order", self.L("order"), order), ("priority", self.L("priority"), "normal"),
+            ("add_to", self.L("add_to_complaint"), "")],
+            select=("category", self.L("category"), [(c, c) for c in categories]), modal_id="complaint-modal"), done)
+
+    def action_controls(self) -> None:
+        number = self.card.phone if self.card else ""
+        user = self.snapshot.user if self.snapshot else ""
+
+        def done(result: tuple | None) -> None:
+            if not result:
+                return
+            action, target = result
+            calls = {
+                "hangup": lambda c: c.control_action("hangup", user),
+                "hold": lambda c: c.control_action("mute", user, True),
+                "unhold": lambda c: c.control_action("mute", user, False),
+                "transfer": lambda c: c.control_action("transfer", user, target or "orders"),
+                "attended_transfer": lambda c: c.control_action("transfer", user, target or "expert", attended=True),
+                "conference": lambda c: c.control_action("conference", user, target or "expert"),
+                "consult": lambda c: c.control_action("transfer", user, "expert", attended=True),
+                "pickup": lambda c: c.control_action("pickup", user),
+                "dial": lambda c: c.control_action("dial", user, target or number),
+            }
+            self._act(calls[action], self.L(f"ctl_{action}"))
+
+        self.push_screen(ControlModal(number), done)
+
+    # -- order entry ---------------------------------------------------------------------------------------
+    def _read_form(self) -> FormState:
+        main = self._main()
+        if main is None:
+            return self.form
+        return FormState(self.form.lines, main.query_one("#start", Input).value.strip(),
+                         str(main.query_one("#frequency", Select).value), main.query_one("#deliveries", Input).value)
+
+    def _restore_form(self, state: FormState) -> None:
+        main = self._main()
+        if main is None:
+            return
+        self._restoring = True
+        main.query_one("#start", Input).value = state.start
+        main.query_one("#frequency", Select).value = state.frequency
+        main.query_one("#deliveries", Input).value = state.deliveries
+        self._restoring = False
+        self._draw_lines()
+
+    def _push_undo(self) -> None:
+        self.undo_stack = (self.undo_stack + [self._read_form()])[-20:]
+
+    def _draw_lines(self) -> None:
+        main = self._main()
+        if main is None:
+            return
+        names = {sku: name for sku, name, _, _ in self.products}
+        text = ", ".join(f"{names.get(sku, sku)} x{qty}" for sku, qty in self.form.lines)
+        main.query_one("#order-lines", Static).update(f"{self.L('items')}: {text or '-'}")
+
+    def action_add_line(self) -> None:
+        main = self._main()
+        if main is None:
+            return
+        sku = main.query_one("#product", Select).value
+        qty_text = main.query_one("#qty", Input).value or "0"
+        if sku is Select.BLANK or not isinstance(sku, str):
+            self.push_screen(ErrorModal(self.L("pick_product"), self.L("hint_pick_product")))
+            return
+        qty = int(qty_text) if qty_text.isdigit() else 0
+        self._push_undo()
+        lines = dict(self.form.lines)
+        if qty <= 0:
+            lines.pop(sku, None)
+        else:
+            lines[sku] = qty
+        current = self._read_form()
+        self.form = FormState(tuple(lines.items()), current.start, current.frequency, current.deliveries)
+        self._draw_lines()
+        self._quote()
+
+    def action_undo(self) -> None:
+        if not self.undo_stack:
+            self._log(self.L("nothing_to_undo"))
+            return
+        previous = self.undo_stack.pop()
+        current = self._read_form()
+        self.form = FormState(previous.lines, current.start, current.frequency, current.deliveries)
+        self._draw_lines()
+        self._log(self.L("undone"))
+        self._quote()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id in ("start", "deliveries", "qty") and not self._restoring:
+            self._quote()
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if event.select.id == "frequency" and not self._restoring:
+            self._quote()
+
+    def _plan_values(self) -> tuple[date | None, str, int] | None:
+        state = self._read_form()
+        try:
+            start = date.fromisoformat(state.start) if state.start else None
+            deliveries = int(state.deliveries)
+        except ValueError:
+            return None
+        return start, state.frequency, deliveries
+
+    def _quote(self) -> None:
+        if self.card is None or self._main() is None:
+            return
+        plan = self._plan_values()
+        main = self._main()
+        if plan is None:
+            main.query_one("#quote", Static).update(self.L("bad_plan"))
+            return
+        self.quote_seq += 1
+        self._quote_worker(self.card.phone if self.card.known else "", list(self.form.lines), *plan, self.quote_seq)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="quote")
+    def _quote_worker(self, phone: str, lines: list, start: date | None, frequency: str, deliveries: int,
+                      seq: int) -> None:
+        try:
+            quote = self.backend.call(lambda c: c.quote(phone, lines, start, frequency, deliveries))
+        except Exception as exc:  # noqa: BLE001
+            self.post_message(Failed(exc, "quote"))
+            return
+        self.post_message(Quoted(quote, seq))
+
+    def on_quoted(self, message: Quoted) -> None:
+        main = self._main()
+        if main is None or message.seq != self.quote_seq:
+            return
+        q = message.quote
+        L = self.L  # noqa: N806
+        text = f"{L('total')}: {format_yuan(q.total_fen)}  {L('balance')}: {format_yuan(q.balance_fen)}"
+        if not q.enough_balance and q.total_fen:
+            text += f"  [b]{L('balance_short')}[/b]"
+        if q.problems:
+            text += "\n" + "\n".join(q.problems)
+        main.query_one("#quote", Static).update(text)
+        self.last_quote = q
+
+    def _order_args(self) -> tuple | None:
+        plan = self._plan_values()
+        if plan is None:
+            self.push_screen(ErrorModal(self.L("bad_plan"), self.L("hint_plan")))
+            return None
+        return plan
+
+    def action_submit_order(self) -> None:
+        if self.card is None or not self.card.known:
+            self.push_screen(ErrorModal(self.L("no_customer"), self.L("hint_pick_customer")))
+            return
+        plan = self._order_args()
+        if plan is None:
+            return
+        phone, lines, call_id = self.card.phone, list(self.form.lines), self._last_call_id() or None
+        if self.order_code:
+            self.action_amend_order()
+            return
+        self._act(lambda c: c.submit_order(phone, lines, *plan, call_id=call_id), self.L("order_submitted"))
+
+    def action_amend_order(self) -> None:
+        plan = self._order_args()
+        if plan is None or not self.order_code:
+            return
+        code, lines = self.order_code, list(self.form.lines)
+        self._act(lambda c: c.amend_order(code, lines, *plan), self.L("order_amended"))
+
+    def action_cancel_order(self) -> None:
+        if not self.order_code:
+            return
+        code = self.order_code
+        self._act(lambda c: c.cancel_order(code), self.L("order_cancelled"))
+
+    def _track(self, code: str) -> None:
+        self._track_worker(code)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="track")
+    def _track_worker(self, code: str) -> None:
+        try:
+            progress = self.backend.call(lambda c: c.progress(code))
+        except Exception as exc:  # noqa: BLE001
+            self.post_message(Failed(exc, "track"))
+            return
+        self.post_message(OrderProgress(progress))
+
+    def on_order_progress(self, message: OrderProgress) -> None:
+        p = message.progress
+        self.order_code = p.code
+        self.order_status = p.status
+        main = self._main()
+        if message.notice:
+            self._log(f"{message.notice}: {p.code}")
+        if main is None:
+            return
+        steps = "  ".join(f"{'[b]✓[/b]' if done else '·'} {self.L('step_' + name)}" for name, done in p.steps)
+        edit = f"  ({self.L('editable')})" if p.editable else ""
+        main.query_one("#progress", Static).update(f"{p.code} {self.L(p.status)}{edit}\n{steps}")
+
+
+def make_agent_app(config: Any, *, factory: ConsoleFactory | None = None, clock: Clock | None = None,
+                   user: str | None = None, locale: str | None = None, poll_seconds: float = 0.25,
+                   dark: bool = True) -> AgentApp:
+    """The console, from the config (the command) or with a given console factory (tests, bench)."""
+    from cc.tui.backend import console_factory
+
+    factory = factory or console_factory(config, clock)
+    app = AgentApp(factory, locale=locale or config.resolved_locale(), clock=clock, user=user,
+                   poll_seconds=poll_seconds, dark=dark)
+    app.config_zone = config.timezone
+    return app

@@ -1,0 +1,265 @@
+"""The agent console's screens other than the main one: sign-in, help, and the modal forms (error, pause,
+wrap-up, new customer, complaint, search, call control). Each modal dismisses with its values; the app's
+workers do the service calls."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, Footer, Input, Label, OptionList, Select, Static
+from textual.widgets.option_list import Option
+
+from cc.i18n import t
+
+
+def localize_bindings(node: Any, locale: str) -> None:
+    """Binding descriptions are catalog keys; show them in the console's language."""
+    from dataclasses import replace
+
+    mapping = node._bindings.key_to_bindings
+    for key, bindings in list(mapping.items()):
+        mapping[key] = [replace(b, description=t(b.description, locale)) for b in bindings]
+
+
+class Localized:
+    def L(self, key: str) -> str:  # noqa: N802
+        return t(key, getattr(self.app, "locale", "en"))
+
+    def _localize(self) -> None:
+        try:
+            locale = self.app.locale
+        except Exception:  # noqa: BLE001 - built outside a running app
+            return
+        localize_bindings(self, locale)
+
+
+class SignInScreen(Screen, Localized):
+    BINDINGS = [Binding("f1", "app.help", "help_key"), Binding("ctrl+q", "app.quit", "quit_key")]
+
+    def __init__(self, user: str | None = None) -> None:
+        super().__init__(id="sign-in")
+        self._localize()
+        self.user = user or ""
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="sign-in-box"):
+            yield Static(self.L("console_title"), id="sign-in-title")
+            yield Label(self.L("user"))
+            yield Input(self.user, placeholder=self.L("user"), id="sign-in-user")
+            yield Label(self.L("password"))
+            yield Input(password=True, placeholder=self.L("password"), id="sign-in-password")
+            yield Static("", id="sign-in-message")
+            yield Button(self.L("sign_in"), id="sign-in-button", variant="primary")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#sign-in-password" if self.user else "#sign-in-user", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "sign-in-user":
+            self.query_one("#sign-in-password", Input).focus()
+        else:
+            self._submit()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self._submit()
+
+    def _submit(self) -> None:
+        user = self.query_one("#sign-in-user", Input).value
+        password = self.query_one("#sign-in-password", Input).value
+        self.app.sign_in(user, password)
+
+    def show_message(self, text: str) -> None:
+        self.query_one("#sign-in-message", Static).update(text)
+
+
+class ErrorModal(ModalScreen[None], Localized):
+    """A service error: the message and the hint; the console keeps working underneath."""
+
+    BINDINGS = [Binding("escape,enter", "dismiss", "close_key")]
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(id="error-modal")
+        self._localize()
+        self.message, self.hint = message, hint
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="modal-box error-box"):
+            yield Static(f"[b]{self.L('error')}:[/b] {self.message}", id="error-message", markup=True)
+            if self.hint:
+                yield Static(f"[b]{self.L('hint')}:[/b] {self.hint}", id="error-hint", markup=True)
+            yield Button(self.L("close_key"), id="error-close")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(None)
+
+
+class ChoiceModal(ModalScreen[Any], Localized):
+    """Pick one option (pause reason, wrap-up code...), with an optional text (notes)."""
+
+    BINDINGS = [Binding("escape", "cancel", "close_key")]
+
+    def __init__(self, title: str, options: list[tuple[str, str]], *, text_label: str | None = None,
+                 modal_id: str = "choice-modal") -> None:
+        super().__init__(id=modal_id)
+        self._localize()
+        self.title_text, self.options, self.text_label = title, options, text_label
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="modal-box"):
+            yield Static(f"[b]{self.title_text}[/b]", markup=True)
+            yield OptionList(*[Option(label, id=key) for key, label in self.options], id="choice-list")
+            if self.text_label:
+                yield Input(placeholder=self.text_label, id="choice-text")
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        text = self.query_one("#choice-text", Input).value if self.text_label else ""
+        self.dismiss((event.option.id, text) if self.text_label else event.option.id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class FormModal(ModalScreen[Any], Localized):
+    """A few text fields; Enter on the last one (or ctrl+s) submits a dict of the values."""
+
+    BINDINGS = [Binding("escape", "cancel", "close_key"), Binding("ctrl+s", "submit", "save_key")]
+
+    def __init__(self, title: str, fields: list[tuple[str, str, str]], *, modal_id: str = "form-modal",
+                 select: tuple[str, str, list[tuple[str, str]]] | None = None) -> None:
+        super().__init__(id=modal_id)
+        self._localize()
+        self.title_text, self.fields, self.select = title, fields, select
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="modal-box"):
+            yield Static(f"[b]{self.title_text}[/b]", markup=True)
+            if self.select:
+                key, label, options = self.select
+                yield Label(label)
+                yield Select([(text, value) for value, text in options], id=f"form-{key}", allow_blank=False)
+            for key, label, value in self.fields:
+                yield Label(label)
+                yield Input(value, placeholder=label, id=f"form-{key}")
+
+    def on_mount(self) -> None:
+        first = next((k for k, _, v in self.fields if not v), self.fields[0][0] if self.fields else None)
+        if first:
+            self.query_one(f"#form-{first}", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        keys = [k for k, _, _ in self.fields]
+        index = keys.index(event.input.id.removeprefix("form-"))
+        if index + 1 < len(keys):
+            self.query_one(f"#form-{keys[index + 1]}", Input).focus()
+        else:
+            self.action_submit()
+
+    def action_submit(self) -> None:
+        values = {k: self.query_one(f"#form-{k}", Input).value for k, _, _ in self.fields}
+        if self.select:
+            values[self.select[0]] = self.query_one(f"#form-{self.select[0]}", Select).value
+        self.dismiss(values)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class SearchModal(ModalScreen[Any], Localized):
+    """Customers by phone, name or order code; Enter on a result opens its card."""
+
+    BINDINGS = [Binding("escape", "cancel", "close_key")]
+
+    def __init__(self) -> None:
+        super().__init__(id="search-modal")
+        self._localize()
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="modal-box"):
+            yield Static(f"[b]{self.L('search')}[/b]", markup=True)
+            yield Input(placeholder=self.L("search_hint"), id="search-text")
+            yield OptionList(id="search-results")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.app.run_search(event.value, self)
+
+    def show_results(self, found: tuple) -> None:
+        results = self.query_one("#search-results", OptionList)
+        results.clear_options()
+        for f in found:
+            results.add_option(Option(f"{self.L(f.kind)}: {f.label}", id=f"{f.kind}|{f.phone}|{f.key}"))
+        if not found:
+            results.add_option(Option(self.L("nothing_found"), disabled=True))
+        results.focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        kind, phone, key = (event.option.id or "||").split("|", 2)
+        self.dismiss({"kind": kind, "phone": phone, "key": key})
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+CONTROL_ACTIONS = ("hangup", "hold", "unhold", "transfer", "attended_transfer", "conference", "consult", "pickup", "dial")
+
+
+class ControlModal(ModalScreen[Any], Localized):
+    """Call controls: choose an action; a target (queue, agent, expert, number) when it needs one."""
+
+    BINDINGS = [Binding("escape", "cancel", "close_key")]
+
+    def __init__(self, number: str = "") -> None:
+        super().__init__(id="control-modal")
+        self._localize()
+        self.number = number
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="modal-box"):
+            yield Static(f"[b]{self.L('call_controls')}[/b]", markup=True)
+            yield Input(self.number, placeholder=self.L("target_hint"), id="control-target")
+            yield OptionList(*[Option(self.L(f"ctl_{a}"), id=a) for a in CONTROL_ACTIONS], id="control-list")
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.query_one(OptionList).focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss((event.option.id, self.query_one("#control-target", Input).value.strip()))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+HELP_KEYS = (
+    ("F1", "help_key"), ("F2", "ready_key"), ("F3", "pause_key"), ("F4", "away_key"), ("F5", "done_key"),
+    ("F6", "search_key"), ("F7", "complaint_key"), ("F8", "calls_key"), ("F9", "wrap_up_key"),
+    ("F10", "sign_out_key"), ("ctrl+s", "submit_key"), ("ctrl+e", "amend_key"), ("ctrl+x", "cancel_order_key"),
+    ("ctrl+z", "undo_key"), ("ctrl+n", "add_line_key"), ("ctrl+o", "history_key"), ("ctrl+t", "theme_key"),
+    ("ctrl+q", "quit_key"),
+)
+
+
+class HelpScreen(ModalScreen[None], Localized):
+    BINDINGS = [Binding("escape,f1,q", "dismiss", "close_key")]
+
+    def __init__(self) -> None:
+        super().__init__(id="help-screen")
+        self._localize()
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(classes="modal-box help-box"):
+            yield Static(f"[b]{self.L('help_title')}[/b]", markup=True)
+            yield Static("\n".join(f"{key:<8} {self.L(label)}" for key, label in HELP_KEYS), id="help-keys")
+            yield Static(self.L("help_text"), id="help-text")
+
+    def action_dismiss(self, result: Any = None) -> None:  # type: ignore[override]
+        self.dismiss(None)
