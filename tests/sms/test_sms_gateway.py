@@ -57,8 +57,10 @@ def test_order_confirmed_by_reply_through_the_daemon(setup) -> None:
     assert "已确认" in port.sent[1][1]
     assert world.orders.get(order.code).status in ("charged", "sent_to_dairy")
     assert scalar(world.db, "SELECT count(*) FROM ledger WHERE kind = 'charge'") == 1
-    modem = world.sms.status()["modems"][0]
-    assert modem["state"] == "connected" and modem["sent_count"] == 2 and modem["received_count"] == 1
+    # the fake port records a send before the worker writes it down: wait for the bookkeeping
+    modem = wait_for(lambda: next((m for m in world.sms.status()["modems"] if m["sent_count"] == 2), None),
+                     what="the heartbeat row to count both sends")
+    assert modem["state"] == "connected" and modem["received_count"] == 1
     assert modem["alive"] and modem["signal"] == 20 and modem["operator"] == "CHINA MOBILE"
     clock.advance(seconds=3600)  # an hour without a heartbeat: the worker is gone
     assert not world.sms.status()["modems"][0]["alive"]
