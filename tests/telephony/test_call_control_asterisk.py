@@ -292,3 +292,31 @@ def test_ami_reconnects_after_an_asterisk_restart(asterisk_root):
             ami.close()
     finally:
         own.stop()
+
+
+PJSIP_MODULES = ["res_sorcery_config.so", "res_sorcery_memory.so", "res_sorcery_astdb.so", "res_pjproject.so", "res_pjsip.so",
+                 "res_pjsip_session.so", "res_pjsip_authenticator_digest.so", "res_pjsip_endpoint_identifier_user.so",
+                 "res_pjsip_registrar.so", "res_pjsip_outbound_authenticator_digest.so", "res_geolocation.so",
+                 "res_crypto.so", "res_http_websocket.so", "res_security_log.so", "res_statsd.so"]
+
+
+def test_generated_agent_endpoints_load_into_asterisk(asterisk_root):
+    from cc.telephony.control_dialplan import PJSIP_FILE, render_agent_endpoints
+
+    agents = [{"user": "wang", "dial": "PJSIP/1001", "grp": "orders"}, {"user": "li", "dial": "PJSIP/1002", "grp": ""},
+              {"user": "qian", "dial": "PJSIP/13900139000@trunk", "grp": "expert"}]
+    sip_port = rt.free_port()
+    configs = {
+        "pjsip.conf": f"[transport-udp]\ntype = transport\nprotocol = udp\nbind = 127.0.0.1:{sip_port}\n\n#include {PJSIP_FILE}\n",
+        PJSIP_FILE: render_agent_endpoints(agents, secret="k"),
+        "modules.conf": "[modules]\nautoload = no\n" + "".join(f"load => {m}\n" for m in rt.MODULES + PJSIP_MODULES),
+    }
+    own = rt.AsteriskRuntime(extensions=rt.GENERAL, root=asterisk_root, extra_configs=configs)
+    own.start(timeout=60)
+    try:
+        endpoints = own.cli("pjsip show endpoints")
+        assert "Endpoint:  1001/1001" in endpoints and "Endpoint:  1002/1002" in endpoints
+        assert "InAuth:  1001/1001" in endpoints and "Objects found: 2" in endpoints
+        assert "Aor:  1001" in own.cli("pjsip show aors")
+    finally:
+        own.stop()

@@ -311,3 +311,13 @@ def test_service_imports_no_framework():
             " & set(m.split('.')[0] for m in sys.modules); print(sorted(bad))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
     assert out.stdout.strip() == "[]", out.stderr
+
+
+def test_shipped_control_example_is_what_the_generator_writes():
+    from pathlib import Path
+
+    from cc.config import load_config
+    from cc.telephony.control_dialplan import dialplan_from_config
+
+    shipped = Path(__file__).resolve().parents[2] / "examples" / "asterisk" / "cc-control.conf"
+    assert shipped.read_text(encoding="utf-8") == render_control(dialplan_from_config(load_config(None)))
