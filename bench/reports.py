@@ -140,7 +140,6 @@ def _campaign(folder: Path) -> list[dict]:
     db_path = folder / "campaign.db"
     _fill_customers(db_path)
     config = Config(db=str(db_path))
-    config.campaigns.batch_size = 5000
     services = build_services(config, clock=FrozenClock("2026-11-26T02:00:00+00:00"))
     services.campaigns.add(name="winback", segment="dormant:30", template="【{brand}】{name}您好，好久不见！回复TD退订",
                            window_days=30, max_per_run=CUSTOMERS)
