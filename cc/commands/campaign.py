@@ -6,7 +6,7 @@ import typer
 
 from cc.commands import _common
 
-app = typer.Typer(help="Campaigns: add, list, show, preview, run, calls, pause, resume.", no_args_is_help=True)
+app = typer.Typer(help="Campaigns: add, list, show, preview, run, calls, next, done, pause, resume.", no_args_is_help=True)
 
 
 def _svc(ctx: typer.Context):  # noqa: ANN202
@@ -137,6 +137,29 @@ def calls(ctx: typer.Context, name: str = typer.Argument(..., help="Campaign nam
         return
     _common.print_table(["id", "phone", "name", "reason", "status", "added (UTC)"],
                         [[r["id"], r["phone"], r["name"], r["reason"], r["status"], r["created_at"][:16].replace("T", " ")] for r in found])
+
+
+@app.command("next")
+def next_call(ctx: typer.Context, name: str = typer.Argument(None, help="Campaign name (default: any campaign's list)."),
+              as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Preview dialing: take the next customer from a call list (yours until you finish it)."""
+    row = _svc(ctx).next_call(name)
+    if as_json:
+        _common.print_json(row)
+        return
+    if row is None:
+        _common.info("the call list is empty")
+        return
+    _common.print_table(["", ""], [[k, row[k]] for k in ("id", "campaign", "phone", "name", "address", "reason")])
+
+
+@app.command("done")
+def done(ctx: typer.Context, call_id: int = typer.Argument(..., help="The call-list entry (from cc campaign next)."),
+         outcome: str = typer.Option(..., "--outcome", help="What came of the call."),
+         skip: bool = typer.Option(False, "--skip", help="Not reached (no answer, wrong number): mark it skipped.")) -> None:
+    """Record the outcome of a call-list entry you took with 'cc campaign next'."""
+    row = _svc(ctx).finish_call(call_id, outcome, skipped=skip)
+    _common.info(f"call-list entry {row['id']}: {row['status']}")
 
 
 @app.command("pause")

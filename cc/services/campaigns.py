@@ -111,6 +111,38 @@ class CampaignService(ServiceBase):
             raise UsageError(f"unknown call-list status {status!r}", "use pending, claimed, done or skipped")
         return self.campaigns.calls(self.get(name)["id"], status, limit)
 
+    def next_call(self, name: str | None = None) -> dict | None:
+        """Preview dialing: claim the next customer on a call list (this campaign's, or any) for the acting
+        agent, with what the agent needs to see before dialing. None when the list is empty."""
+        actor = self.require(Action.TAKE_ORDERS)
+        campaign_id = self.get(name)["id"] if name else None
+        row = self.campaigns.claim_call(agent=actor.name, now=self.now_iso(), campaign_id=campaign_id)
+        if row is None:
+            return None
+        customer = self.store.customer_by_id(row["customer_id"])
+        campaign = next((c for c in self.campaigns.campaigns() if c["id"] == row["campaign_id"]), None)
+        return {**row, "campaign": campaign["name"] if campaign else None,
+                "name": customer.name if customer else "", "address": customer.address if customer else ""}
+
+    def finish_call(self, call_id: int, outcome: str, *, skipped: bool = False) -> dict:
+        """The agent's outcome for a claimed call-list row (done, or skipped: e.g. no answer)."""
+        actor = self.require(Action.TAKE_ORDERS)
+        if not (outcome or "").strip():
+            raise UsageError("say what came of the call with --outcome", "e.g. --outcome 已续订 or --outcome 无人接听")
+        with self.store.transaction():
+            row = self.campaigns.call_row(int(call_id))
+            if row is None:
+                raise NotFound(f"no call-list entry {call_id}", "see 'cc campaign calls NAME'")
+            supervisor = actor.role.value in ("admin", "supervisor")
+            done = self.campaigns.finish_call(
+                int(call_id), agent=None if supervisor else actor.name, status="skipped" if skipped else "done",
+                outcome=outcome.strip(), now=self.now_iso(),
+            )
+            if not done:
+                raise Refused(f"call-list entry {call_id} is {row['status']}" + (f" by {row['agent']}" if row["agent"] else ""),
+                              "only a call claimed with 'cc campaign next' is finished, by its agent or a supervisor")
+            return self.campaigns.call_row(int(call_id))
+
     # --- preview and run ----------------------------------------------------------------------------
     def _query(self, campaign: dict) -> dict:
         now = self.now_iso()

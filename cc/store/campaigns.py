@@ -192,6 +192,30 @@ class CampaignStore:
             (campaign_id, contact_id, customer_id, phone, reason, now, now),
         ).rowcount == 1
 
+    def claim_call(self, *, agent: str, now: str, campaign_id: int | None) -> dict | None:
+        """The oldest pending call-list row, claimed for an agent: one conditional UPDATE (two agents never
+        get the same customer)."""
+        scope = " AND campaign_id = :campaign" if campaign_id is not None else ""
+        return one(
+            self.db,
+            "UPDATE campaign_calls SET status = 'claimed', agent = :agent, updated_at = :now"
+            f" WHERE id = (SELECT id FROM campaign_calls WHERE status = 'pending'{scope} ORDER BY id LIMIT 1)"
+            " AND status = 'pending' RETURNING *",
+            {"agent": agent, "now": now, "campaign": campaign_id},
+        )
+
+    def finish_call(self, call_id: int, *, agent: str | None, status: str, outcome: str, now: str) -> bool:
+        """Record the outcome of a claimed call (by the agent who claimed it, unless agent is None)."""
+        who = " AND agent = :agent" if agent is not None else ""
+        return self.db.conn.execute(
+            "UPDATE campaign_calls SET status = :status, outcome = :outcome, updated_at = :now"
+            f" WHERE id = :id AND status = 'claimed'{who}",
+            {"status": status, "outcome": outcome, "now": now, "id": call_id, "agent": agent},
+        ).rowcount == 1
+
+    def call_row(self, call_id: int) -> dict | None:
+        return one(self.db, "SELECT * FROM campaign_calls WHERE id = ?", (call_id,))
+
     def follow_ups_due(self, campaign_id: int, before: str, limit: int) -> list[dict]:
         """SMS contacts older than ``before`` with no reply SMS, no order since, and not on the call list yet."""
         return rows(

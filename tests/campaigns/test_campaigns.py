@@ -196,3 +196,22 @@ def test_a_concurrent_run_never_contacts_twice(world, db_path, clock, config):
     assert len(marketing(db_path)) == 3
     linked = query(db_path, "SELECT COUNT(*) AS n FROM campaign_contacts WHERE outbox_id IS NOT NULL")
     assert linked == [{"n": 3}]
+
+
+def test_preview_dialing_from_the_call_list(world, as_user, cli):
+    world.campaigns.add(name="callall", segment="all", channel="call")
+    assert world.campaigns.run("callall")["call_list_added"] == 3
+    wang = as_user("wang")
+    first = wang.campaigns.next_call("callall")
+    second = as_user("li").campaigns.next_call()
+    assert first["phone"] != second["phone"] and (first["agent"], second["agent"]) == ("wang", "li")
+    assert first["campaign"] == "callall" and first["name"]
+    with pytest.raises(Exception, match="claimed"):
+        wang.campaigns.finish_call(second["id"], "已续订")  # li's, not wang's
+    assert wang.campaigns.finish_call(first["id"], "已续订")["status"] == "done"
+    r = cli("campaign", "next", "--json", user="wang")
+    third = json.loads(r.out)
+    assert r.code == 0 and third["status"] == "claimed"
+    assert cli("campaign", "done", str(third["id"]), "--outcome", "无人接听", "--skip", user="wang").code == 0
+    assert json.loads(cli("campaign", "next", "--json", user="wang").out) is None
+    assert [c["status"] for c in world.campaigns.call_list("callall", status=None)] == ["done", "claimed", "skipped"]
