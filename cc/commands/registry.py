@@ -23,7 +23,7 @@ GROUPS: list[tuple[str, str, str]] = [
     ("agent", "agent", "ACD agents: set, login, ready, pause, away, logout, heartbeat, list, events."),
     ("queue", "agent:queue_app", "ACD queues: import, list, show, priority, prompts."),
     ("spy", "spy", "Supervisor spy on an agent's call: listen, whisper, barge."),
-    ("sms", "sms", "SMS: the gateway daemon (serve), send, outbox, inbox, status, retry."),
+    ("sms", "sms", "SMS: the gateway daemon (serve), send, outbox, show, inbox, status, retry."),
     ("gsm", "gsm", "GSM modem simulator: simulate, deliver, fault, sent."),
     ("complaint", "complaint", "Complaints: new, list, show, assign, note, escalate, close."),
     ("campaign", "campaign", "Campaigns from cron: add, list, show, preview, run, calls, pause, resume."),

@@ -6,7 +6,7 @@ import typer
 
 from cc.commands._common import config, info, print_json, print_table, services, state
 
-app = typer.Typer(help="SMS: the gateway daemon (serve), send, outbox, inbox, status, retry.", no_args_is_help=True)
+app = typer.Typer(help="SMS: the gateway daemon (serve), send, outbox, show, inbox, status, retry.", no_args_is_help=True)
 
 
 def _short(text: str | None, width: int = 40) -> str:
@@ -130,6 +130,29 @@ def outbox(
         [[r["id"], r["status"], r["kind"], r["phone"], r["attempts"], r["created_at"][:19], _short(r["text"]),
           _short(r["reason"] or r["last_error"], 30)] for r in found],
     )
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    outbox_id: int = typer.Argument(..., metavar="ID", help="Outbox id (see 'cc sms outbox')."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """One outgoing SMS: its text, state, every attempt (interrupted ones may have gone out twice) and parts."""
+    found = services(ctx).sms.show(outbox_id)
+    if as_json:
+        print_json(found)
+        return
+    print(f"SMS {found['id']} to {found['phone']} ({found['kind']}): {found['status']}"
+          + (f" - {found['reason']}" if found["reason"] else ""))
+    print(found["text"])
+    print_table(["attempt", "modem", "started", "outcome", "error"],
+                [[a["id"], a["modem"], _clock(a["started_at"]), a["outcome"] or "in progress", _short(a["error"], 50)]
+                 for a in found["attempt_history"]], title="Attempts")
+    if found["parts"]:
+        print_table(["part", "reference", "status", "report"],
+                    [[f"{p['part_no']}/{p['parts']}", p["reference"], p["status"], _clock(p["report_at"])]
+                     for p in found["parts"]], title="Parts")
 
 
 @app.command("inbox")

@@ -405,6 +405,17 @@ class SmsService:
             raise UsageError(f"unknown status {status!r}", f"use one of: {', '.join(rules.STATES)}")
         return self.store.outbox_rows(status=status, limit=limit)
 
+    def show(self, outbox_id: int) -> dict:
+        """One outgoing SMS with its attempts (interrupted ones are possible duplicates) and parts."""
+        row = self.store.outbox_row(outbox_id)
+        if row is None:
+            raise NotFound(f"no SMS with id {outbox_id} in the outbox", "see 'cc sms outbox'")
+        attempts = self.store.attempts_for(outbox_id)
+        return {
+            **row, "attempt_history": attempts, "parts": self.store.parts_for(outbox_id),
+            "possible_duplicates": sum(1 for a in attempts if a["outcome"] == "interrupted"),
+        }
+
     def inbox(self, *, limit: int = 100) -> list[dict]:
         return self.store.inbox_rows(limit=limit)
 

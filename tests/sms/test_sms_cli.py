@@ -43,6 +43,13 @@ def test_send_outbox_retry_status(capsys, db) -> None:
     assert code == 1 and "no SMS with id 99" in err
     code, out, _ = cc(capsys, "sms", "status", "--json")
     assert json.loads(out)["outbox"] == {"queued": 1}
+    code, out, _ = cc(capsys, "sms", "show", "1", "--json")
+    shown = json.loads(out)
+    assert code == 0 and shown["attempt_history"] == [] and shown["possible_duplicates"] == 0
+    code, out, _ = cc(capsys, "sms", "show", "1")
+    assert code == 0 and "SMS 1 to +8613800138000 (manual): queued" in out
+    code, _, err = cc(capsys, "sms", "show", "7")
+    assert code == 1 and "no SMS with id 7" in err
     code, out, _ = cc(capsys, "sms", "inbox", "--json")
     assert code == 0 and json.loads(out) == []
 
