@@ -47,8 +47,10 @@ _REJECT_HAN_EXACT = {"否", "不", "不行", "错"}
 _CONFIRM_HAN_EXACT = {"是", "好", "对", "要", "行", "嗯", "可以", "是我", "好滴"}
 _PARTICLES = "的了吧啊呀哦嘛呢啦哈"
 
-# A code is a run of digits of this length or more; a lone 1 or 2 is a menu answer.
+# A code is a run of 3 to 8 digits (order codes have 6); a lone 1 or 2 is a menu answer; longer runs
+# (a phone number, an amount) are neither.
 CODE_MIN_DIGITS = 3
+CODE_MAX_DIGITS = 8
 
 _TOKEN = re.compile(r"[0-9]+|[A-Z]+|[\u3400-\u9fff\uf900-\ufaff]+")
 
@@ -75,6 +77,8 @@ def parse_reply(text: str) -> ParsedReply:
     digits_menu: list[str] = []
     for token in tokens:
         if token.isdigit():
+            if len(token) > CODE_MAX_DIGITS:
+                continue
             if len(token) >= CODE_MIN_DIGITS:
                 codes.append(token)
             else:

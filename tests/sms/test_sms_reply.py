@@ -25,7 +25,7 @@ CASES = [
     # cannot tell
     ("", E, None), ("   ", E, None), ("👍", E, None), ("。。。", E, None), ("\u3000", E, None),
     ("你好", U, None), ("请问什么时候送", U, None), ("Y N", U, None), ("是 不是", U, None), ("3", U, None),
-    ("123456", U, "123456"), ("hello", U, None), ("Y 123456 654321", C, None), ("\ud83d", E, None),
+    ("123456", U, "123456"), ("Y 我的电话13800138000", C, None), ("13800138000", U, None), ("hello", U, None), ("Y 123456 654321", C, None), ("\ud83d", E, None),
 ]
 
 
