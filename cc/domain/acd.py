@@ -13,7 +13,8 @@ Time is always passed in, as POSIX seconds (``float``): the services convert the
 - Strategies: ``longest_idle`` (longest since the last call ended), ``highest_skill``, ``lowest_skill``
   (trains juniors); ties always go to the longest idle, then the user name.
 - After ``max_wait`` seconds: ``on_max_wait`` = voicemail | callback | timeout (hang up) | offer (press
-  1 for voicemail, 2 for a call back, or keep waiting; offered again every ``max_wait`` seconds).
+  1 for voicemail, 2 for a call back, or keep waiting; offered again every ``max_wait`` seconds) | queue
+  (move to the queue ``overflow_queue``: the exit here is "overflowed").
 - When no agent who could take the call is logged in: ``no_agents`` = voicemail | message (say so and
   hang up) | wait.
 """
@@ -31,7 +32,7 @@ from typing import Any
 
 STATES = ("offline", "ready", "ringing", "on_call", "wrap_up", "paused", "away")
 STRATEGIES = ("longest_idle", "highest_skill", "lowest_skill")
-MAX_WAIT_ACTIONS = ("voicemail", "callback", "timeout", "offer")
+MAX_WAIT_ACTIONS = ("voicemail", "callback", "timeout", "offer", "queue")
 NO_AGENT_POLICIES = ("voicemail", "message", "wait")
 # Why a caller left a queue (one row each in acd_exits).
 EXIT_REASONS = (
@@ -79,6 +80,7 @@ class Queue:
     backup_skills: tuple[str, ...] = ()  # ("*",) = any agent
     max_wait: int = 0  # seconds; 0: wait for ever
     on_max_wait: str = "timeout"
+    overflow_queue: str = ""  # with on_max_wait "queue"
     no_agents: str = "wait"
     vip_priority: int = 10
     prompts: Mapping[str, str] = field(default_factory=dict)  # role -> prompt id (enter, survey, ...)
@@ -129,7 +131,7 @@ def queue_from_dict(name: str, data: Mapping[str, Any]) -> Queue:
     overflow = data.get("overflow") or {}
     for section, value, keys in (
         ("announce", announce, {"every_seconds", "position", "expected_wait"}),
-        ("overflow", overflow, {"after_seconds", "backup_skills", "max_wait_seconds", "then"}),
+        ("overflow", overflow, {"after_seconds", "backup_skills", "max_wait_seconds", "then", "queue"}),
     ):
         if not isinstance(value, Mapping):
             raise AcdRuleError(f"queue '{name}': {section} must be a mapping")
@@ -185,10 +187,13 @@ def queue_from_dict(name: str, data: Mapping[str, Any]) -> Queue:
         backup_skills=tuple(backup),
         max_wait=integer(overflow.get("max_wait_seconds", 0), "overflow.max_wait_seconds"),
         on_max_wait=choice(overflow.get("then", "timeout"), "overflow.then", MAX_WAIT_ACTIONS),
+        overflow_queue=str(overflow.get("queue", "") or ""),
         no_agents=choice(data.get("no_agents", "wait"), "no_agents", NO_AGENT_POLICIES),
         vip_priority=integer(data.get("vip_priority", 10), "vip_priority", 0, 1000),
         prompts=dict(prompts),
     )
+    if queue.on_max_wait == "queue" and (not queue.overflow_queue or queue.overflow_queue == name):
+        raise AcdRuleError(f"queue '{name}': overflow.then: queue needs overflow.queue (another queue's name)")
     if queue.overflow_after and not queue.backup_skills:
         raise AcdRuleError(f"queue '{name}': overflow.after_seconds needs overflow.backup_skills (skills, or '*')")
     return queue
@@ -203,6 +208,9 @@ def queues_from_dict(data: Any) -> dict[str, Queue]:
         if not isinstance(name, str) or not name.replace("_", "").replace("-", "").isalnum():
             raise AcdRuleError(f"queue name {name!r}: use letters, digits, - and _")
         out[name] = queue_from_dict(name, body or {})
+    for name, queue in out.items():
+        if queue.overflow_queue and queue.overflow_queue not in out:
+            raise AcdRuleError(f"queue '{name}': overflow.queue '{queue.overflow_queue}' is not defined in the file")
     return out
 
 
@@ -215,7 +223,8 @@ def queue_to_dict(queue: Queue) -> dict[str, Any]:
         "announce": {"every_seconds": queue.announce_every, "position": queue.announce_position,
                      "expected_wait": queue.announce_wait},
         "overflow": {"after_seconds": queue.overflow_after, "backup_skills": list(queue.backup_skills),
-                     "max_wait_seconds": queue.max_wait, "then": queue.on_max_wait},
+                     "max_wait_seconds": queue.max_wait, "then": queue.on_max_wait,
+                     **({"queue": queue.overflow_queue} if queue.overflow_queue else {})},
         "prompts": dict(queue.prompts),
     }
 

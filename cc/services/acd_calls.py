@@ -71,6 +71,17 @@ class QueueCallFlow:
             blacklisted: bool = False, log: Log | None = None,
             voicemail: Callable[[str, int], None] | None = None) -> HoldOutcome:
         log = log or (lambda kind, detail: None)
+        for _ in range(MAX_OVERFLOWS + 1):
+            outcome = self._run_one(ch, call_id, queue_name, caller, vip, blacklisted, log, voicemail)
+            if not isinstance(outcome, _MoveTo):
+                return outcome
+            log("acd_overflow", {"from": queue_name, "to": outcome.queue})
+            queue_name = outcome.queue
+        ch.play("acd_timeout")
+        return HoldOutcome("timeout", f"moved through {MAX_OVERFLOWS} queues without an agent")
+
+    def _run_one(self, ch: QueueChannel, call_id: str, queue_name: str, caller: str, vip: bool, blacklisted: bool,
+                 log: Log, voicemail: Callable[[str, int], None] | None) -> HoldOutcome | _MoveTo:
         entry = self.acd.enter(call_id, queue_name, caller, vip=vip, blacklisted=blacklisted)
         queue = entry.queue
         if entry.waiting_id is None:
@@ -100,7 +111,7 @@ class QueueCallFlow:
             raise
 
     def _hold(self, ch: QueueChannel, wid: int, call_id: str, queue: acd.Queue, log: Log,
-              voicemail: Callable[[str, int], None] | None) -> HoldOutcome:
+              voicemail: Callable[[str, int], None] | None) -> HoldOutcome | _MoveTo:
         ch.play(queue.prompts.get("enter", "acd_enter"))
         ch.music(True)
         last_announced: float | None = None
@@ -156,8 +167,12 @@ class QueueCallFlow:
         ch.music(True)
 
     def _give_up(self, ch: QueueChannel, wid: int, call_id: str, queue: acd.Queue, action: str, log: Log,
-                 voicemail: Callable[[str, int], None] | None) -> HoldOutcome:
+                 voicemail: Callable[[str, int], None] | None) -> HoldOutcome | _MoveTo:
         ch.music(False)
+        if action == "queue":
+            left = self.acd.leave(wid, "overflowed", f"to '{queue.overflow_queue}' after {queue.max_wait}s")
+            log("acd_exit", left or {})
+            return _MoveTo(queue.overflow_queue)
         if action == "voicemail":
             left = self.acd.leave(wid, "voicemail", f"waited over {queue.max_wait}s")
             log("acd_exit", left or {})
@@ -220,6 +235,14 @@ class QueueCallFlow:
         log("acd_voicemail", {"file": file, "duration_ms": duration})
         if store is not None:
             store(file, duration)
+
+
+MAX_OVERFLOWS = 3  # queue-to-queue moves for one caller (a loop of overflow queues ends)
+
+
+@dataclass(frozen=True)
+class _MoveTo:
+    queue: str
 
 
 class _Quiet(CallerHungUp):

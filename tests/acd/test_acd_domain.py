@@ -292,3 +292,12 @@ def test_order_line_matches_the_key_on_random_lines():
         line = [WaitingCall(i, "orders", float(rng.randint(0, 20)), rng.choice([0, 0, 10, 20, -1])) for i in range(60)]
         rng.shuffle(line)
         assert acd.order_line(line) == sorted(line, key=acd.line_key)
+
+
+def test_overflow_queue_rules():
+    good = acd.queues_from_dict({"queues": {"a": {"overflow": {"max_wait_seconds": 5, "then": "queue", "queue": "b"}}, "b": {}}})
+    assert good["a"].overflow_queue == "b" and acd.queue_from_dict("a", acd.queue_to_dict(good["a"])) == good["a"]
+    with pytest.raises(acd.AcdRuleError, match="needs overflow.queue"):
+        acd.queue_from_dict("a", {"overflow": {"then": "queue"}})
+    with pytest.raises(acd.AcdRuleError, match="not defined"):
+        acd.queues_from_dict({"queues": {"a": {"overflow": {"then": "queue", "queue": "zz"}}}})

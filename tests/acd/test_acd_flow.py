@@ -164,3 +164,17 @@ def test_hang_up_while_agent_rings_frees_agent(acd, clock):
         run(acd, HangsUpRinging(acd, clock))
     assert acd.agent_view("a1")["state"] == "ready"
     assert acd.exits()[-1]["reason"] == "abandoned"
+
+
+def test_max_wait_moves_the_caller_to_the_overflow_queue(acd, clock):
+    acd.import_queues({"queues": {
+        "orders": {"service": "orders", "overflow": {"max_wait_seconds": 20, "then": "queue", "queue": "changes"}},
+        "changes": {"service": "changes"},
+    }})
+    setup(acd, ("a1", ["orders:5"]), ("a2", ["changes:5"]))
+    acd.change_state("a1", "pause", "busy")
+    ch = FakeChannel(acd, clock, {"Local/a2@t": "agent_hangs_up"})
+    out, events = run(acd, ch)
+    assert (out.result, out.agent) == ("answered", "a2")
+    assert [(e["queue"], e["reason"]) for e in acd.exits()] == [("orders", "overflowed"), ("changes", "answered")]
+    assert ("acd_overflow", {"from": "orders", "to": "changes"}) in events
