@@ -38,3 +38,15 @@ def test_parse_reply(text: str, intent: Intent, code: str | None) -> None:
 def test_normalize_full_width_and_symbols() -> None:
     assert normalize_text("Ｙ　１２３４！😀") == "Y 1234"
     assert normalize_text(None) == ""  # type: ignore[arg-type]
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_any_text_parses_without_error(text: str) -> None:
+    parsed = parse_reply(text)
+    assert parsed.intent in Intent
+    assert parsed.code is None or (parsed.code.isdigit() and 3 <= len(parsed.code) <= 8)
