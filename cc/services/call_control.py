@@ -48,6 +48,7 @@ EXT_SPY = "spy"
 EXT_RELAY = "relay"
 XFER_FAMILY = "cc-xfer"
 RELAY_EVENT = "CcRelayPlayed"
+TRANSFER_VARIABLE = "CC_TRANSFERRED"  # set on the customer's channel before a transfer: D:<dial> or Q:<queue>
 
 # ChanSpy options: q = no beep/announcement, E = end when the spied channel hangs up, S = end when nothing
 # is left to spy on; w = whisper (the agent hears the supervisor), B = barge (both parties hear them).
@@ -322,6 +323,9 @@ class CallControlService:
                 raise _err(NotFound, "no_call", call=call)
             channel = live.customer.channel
         self._ok("DBPut", self.ami.action("DBPut", {"Family": XFER_FAMILY, "Key": token, "Val": f"{kind}:{value}"}))
+        if live.customer is not None:  # lets the ACD's handler tell a transfer from a hang-up
+            self.ami.action("Setvar", {"Channel": live.customer.channel, "Variable": TRANSFER_VARIABLE,
+                                       "Value": f"{kind}:{value}"})
         try:
             if attended:
                 fields = {"Channel": channel, "Context": self.settings.context, "Exten": token}

@@ -28,6 +28,7 @@ from __future__ import annotations
 import itertools
 import queue
 import socket
+import struct
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -123,6 +124,7 @@ class EventQueue:
         self.predicate = predicate
         self.queue: queue.Queue[Message] = queue.Queue()
         self.seen: list[Message] = []
+        self._taken: set[int] = set()  # ids of events already returned (the dicts are shared with other subscribers)
 
     def __call__(self, event: Message) -> None:
         if self.predicate is None or self.predicate(event):
@@ -134,8 +136,8 @@ class EventQueue:
         ``timeout`` seconds. Events passed over stay in ``seen``."""
         deadline = time.monotonic() + timeout
         for event in self.seen:
-            if _matches(event, predicate, match) and not event.get("_taken"):
-                event["_taken"] = "1"
+            if id(event) not in self._taken and _matches(event, predicate, match):
+                self._taken.add(id(event))
                 return event
         while True:
             left = deadline - time.monotonic()
@@ -147,7 +149,7 @@ class EventQueue:
                 continue
             self.seen.append(event)
             if _matches(event, predicate, match):
-                event["_taken"] = "1"
+                self._taken.add(id(event))
                 return event
 
 
@@ -232,7 +234,9 @@ class AmiClient:
                                               f"{message.get('Message', 'no reason given')}",
                                               "check asterisk.ami.username and asterisk.ami.secret against manager.conf")
                         leftover = b"".join(b + b"\r\n\r\n" for b in blocks[index + 1:]) + buffer
-                        sock.settimeout(None)
+                        sock.settimeout(None)  # the reader blocks; sends are bounded by SO_SNDTIMEO instead
+                        seconds = max(1, int(self.timeout))
+                        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", seconds, 0))
                         return sock, leftover
                 if time.monotonic() > deadline:
                     raise Unreachable(f"AMI at {where} did not answer the login within {self.timeout:g} s", HINT_SLOW)

@@ -168,6 +168,8 @@ def test_blind_transfer_moves_the_caller(site):
     site.events.wait_for(Event="BridgeEnter", Uniqueid=call, timeout=10)  # the caller talks to agent2
     live = site.control.resolve(call)
     assert live.agent_user == "agent2" and live.customer.uniqueid == call
+    marked = site.ami.action("Getvar", {"Channel": live.customer.channel, "Variable": "CC_TRANSFERRED"})
+    assert marked["Value"] == "D:Local/agent2@cc-test-agent/n"  # what the ACD's handler can read
 
 
 def test_blind_transfer_to_a_queue_reaches_the_acd_script(site, queue_agi):

@@ -143,8 +143,9 @@ def test_dial_refusals(env):
 def test_blind_transfer_redirects_the_customer(env, target, route):
     service, ami, _, _ = env
     result = service.transfer("wang", target)
-    (db_name, db_fields, _), (name, fields, _) = ami.sent[-2:]
+    (db_name, db_fields, _), (set_name, set_fields, _), (name, fields, _) = ami.sent[-3:]
     assert db_name == "DBPut" and db_fields["Family"] == "cc-xfer" and db_fields["Val"] == route
+    assert (set_name, set_fields) == ("Setvar", {"Channel": "PJSIP/trunk-00000001", "Variable": "CC_TRANSFERRED", "Value": route})
     assert name == "Redirect" and fields["Channel"] == "PJSIP/trunk-00000001"
     assert fields["Exten"] == db_fields["Key"] and fields["Context"] == "cc-control"
     assert result["agent"] == "wang"
