@@ -1,7 +1,7 @@
 """``cc agent ...`` (agents of the ACD: dial string, skills, group, live state) and ``cc queue ...``
 (queue definitions and the callers waiting in them).
 
-A bare ``cc agent`` prints the help for now; the agent console issue makes it open the console.
+A bare ``cc agent`` opens the agent console (cc/tui/agent_app.py).
 """
 
 from __future__ import annotations
@@ -10,14 +10,38 @@ import typer
 
 from cc.commands import _common
 
-app = typer.Typer(help="Agents: set, login, ready, pause, away, logout, heartbeat, list, events.", no_args_is_help=True)
-queue_app = typer.Typer(help="ACD queues: import, list, show, priority, prompts.", no_args_is_help=True)
+app = typer.Typer(help="The agent console (bare 'cc agent'); agents: set, login, ready, pause, away, logout, heartbeat, list, events.")
+queue_app = typer.Typer(help="ACD queues: import, list, show, priority, exits, prompts.", no_args_is_help=True)
 
 
 def _acd(ctx: typer.Context):  # noqa: ANN202
     from cc.telephony.acd_wiring import from_services
 
     return from_services(_common.services(ctx))
+
+
+@app.callback(invoke_without_command=True)
+def console_command(
+    ctx: typer.Context,
+    user: str = typer.Option(None, "--user", help="Fill in this user name on the sign-in screen."),
+    web: bool = typer.Option(False, "--web", help="Serve the console to browsers (textual-serve) instead."),
+    host: str = typer.Option("127.0.0.1", "--host", help="With --web: the address to listen on."),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="With --web: the port to listen on."),
+    lang: str = typer.Option(None, "--lang", help="zh_CN or en (default: the config's locale)."),
+    light: bool = typer.Option(False, "--light", help="Light theme (default dark; ctrl+t switches)."),
+) -> None:
+    """Open the agent console (sign in, take calls, enter orders). Subcommands manage agents."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from cc.tui import run
+
+    state = _common.state(ctx)
+    user = user or state.user
+    if web:
+        command = run.web_command(config_path=state.config_path, db_path=state.db_path, user=user, locale=lang, light=light)
+        run.serve_web(command, host, port)
+    else:
+        run.run_console(_common.config(ctx), user=user, locale=lang, light=light)
 
 
 def _print_agent(view: dict) -> None:
@@ -199,3 +223,23 @@ def queue_prompts(
         return
     built = [b for b in done if b.action == "built"]
     sys.stdout.write(f"{len(built)} built, {len(done) - len(built)} kept, in {folder}\n")
+
+
+@queue_app.command("exits")
+def queue_exits(
+    ctx: typer.Context,
+    queue: str = typer.Option(None, "--queue", help="Only this queue."),
+    call: str = typer.Option(None, "--call", help="Only this call (see cc call list)."),
+    limit: int = typer.Option(100, "--limit", min=1, max=100000, help="At most this many, oldest first."),
+    json_out: bool = typer.Option(False, "--json", help="Print as JSON."),
+) -> None:
+    """How callers left the queues: answered (by whom), abandoned, timeout, overflowed, voicemail, call
+    back, no agents, blocked; with the wait and the place in line."""
+    exits = _acd(ctx).exits(call_id=call, queue=queue, limit=limit)
+    if json_out:
+        _common.print_json(exits)
+        return
+    rows = [[e["at"][:19].replace("T", " "), e["queue"], e["caller"], e["reason"], e["agent"] or "",
+             f"{e['waited_ms'] / 1000:.1f}s", "" if e["position"] is None else e["position"], e["detail"], e["call_id"]]
+            for e in exits]
+    _common.print_table(["at (UTC)", "queue", "caller", "reason", "agent", "waited", "ahead", "detail", "call"], rows)

@@ -83,6 +83,10 @@ def test_queue_import_list_show(tmp_path):
     assert [q["name"] for q in json.loads(out)] == ["sales"]
     code, out, _ = cli("queue", "show", "sales", "--json")
     assert json.loads(out)["callers"] == []
+    code, out, _ = cli("queue", "exits", "--json")
+    assert code == 0 and json.loads(out) == []
+    code, out, _ = cli("queue", "exits", "--queue", "sales")
+    assert code == 0 and "reason" in out
     path.write_text("queues:\n  sales:\n    strategy: dice\n", encoding="utf-8")
     code, _, err = cli("queue", "import", str(path))
     assert code == 2 and "strategy must be one of" in err
