@@ -128,6 +128,8 @@ class MainScreen(Screen, Localized):
         Binding("f8", "app.controls", "calls_key"),
         Binding("f9", "app.wrap_up", "wrap_up_key"),
         Binding("f10", "app.sign_out", "sign_out_key"),
+        Binding("ctrl+k", "app.tab('tab-card')", "card_key", show=False),
+        Binding("ctrl+g", "app.tab('tab-order')", "order_key", show=False),
         Binding("ctrl+n", "app.add_line", "add_line_key"),
         Binding("ctrl+s", "app.submit_order", "submit_key"),
         Binding("ctrl+e", "app.amend_order", "amend_key", show=False),
@@ -137,8 +139,9 @@ class MainScreen(Screen, Localized):
         Binding("ctrl+t", "app.toggle_dark", "theme_key", show=False),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, products: tuple = ()) -> None:
         super().__init__(id="main")
+        self.products = products or (("-", "-", 0, 0),)
         self._localize()
 
     def compose(self) -> ComposeResult:
@@ -151,20 +154,26 @@ class MainScreen(Screen, Localized):
             with TabPane(L("order"), id="tab-order"):
                 with VerticalScroll(id="order-form"):
                     with Horizontal(classes="form-row"):
-                        yield Select([], id="product", prompt=L("product"))
-                        yield Input("1", id="qty", placeholder=L("qty"), type="integer", max_length=4)
+                        yield Label(L("product"), classes="field-label")
+                        yield Select([(f"{name} {format_yuan(price)}", sku) for sku, name, price, _ in self.products],
+                                     id="product", allow_blank=False, compact=True)
+                        yield Label(L("qty"), classes="field-label")
+                        yield Input("1", id="qty", placeholder=L("qty"), type="integer", max_length=4, compact=True)
                     yield Static("", id="order-lines")
                     with Horizontal(classes="form-row"):
-                        yield Input("", id="start", placeholder="YYYY-MM-DD", max_length=10)
+                        yield Label(L("start"), classes="field-label")
+                        yield Input("", id="start", placeholder="YYYY-MM-DD", max_length=10, compact=True)
                         yield Select([(L("daily"), "daily"), (L("weekly"), "weekly")], id="frequency",
-                                     value="daily", allow_blank=False)
-                        yield Input("30", id="deliveries", placeholder=L("deliveries"), type="integer", max_length=3)
+                                     value="daily", allow_blank=False, compact=True)
+                        yield Label(L("deliveries"), classes="field-label")
+                        yield Input("30", id="deliveries", placeholder=L("deliveries"), type="integer", max_length=3,
+                                    compact=True)
                     yield Static("", id="quote")
                     yield Static("", id="progress")
             with TabPane(L("history"), id="tab-history"):
                 yield VerticalScroll(Static("", id="history"))
         yield Static("", id="activity")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
 
 class AgentApp(App):
@@ -224,12 +233,10 @@ class AgentApp(App):
 
     def on_signed_in(self, message: SignedIn) -> None:
         self.products = message.products
-        self.switch_screen(MainScreen())
+        self.switch_screen(MainScreen(self.products))
         self.call_after_refresh(self._after_main)
 
     def _after_main(self) -> None:
-        select = self.screen.query_one("#product", Select)
-        select.set_options([(f"{name} {format_yuan(price)}", sku) for sku, name, price, _ in self.products])
         self._log(self.L("signed_in"))
         self._poll()
 
@@ -467,6 +474,13 @@ class AgentApp(App):
         if main is not None:
             main.query_one("#activity", Static).update("\n".join(self.log_lines))
 
+    def action_tab(self, tab: str) -> None:
+        main = self._main()
+        if main is not None:
+            main.query_one(TabbedContent).active = tab
+            if tab == "tab-order":
+                main.query_one("#product", Select).focus()
+
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
@@ -635,6 +649,9 @@ class AgentApp(App):
     def action_add_line(self) -> None:
         main = self._main()
         if main is None:
+            return
+        if main.query_one(TabbedContent).active != "tab-order":
+            self.action_tab("tab-order")
             return
         sku = main.query_one("#product", Select).value
         qty_text = main.query_one("#qty", Input).value or "0"

@@ -44,6 +44,7 @@ class SignInScreen(Screen, Localized):
         super().__init__(id="sign-in")
         self._localize()
         self.user = user or ""
+        self.AUTO_FOCUS = "#sign-in-password" if self.user else "#sign-in-user"
 
     def compose(self) -> ComposeResult:
         with Vertical(id="sign-in-box"):
@@ -55,9 +56,6 @@ class SignInScreen(Screen, Localized):
             yield Static("", id="sign-in-message")
             yield Button(self.L("sign_in"), id="sign-in-button", variant="primary")
         yield Footer()
-
-    def on_mount(self) -> None:
-        self.query_one("#sign-in-password" if self.user else "#sign-in-user", Input).focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "sign-in-user":
@@ -243,7 +241,7 @@ HELP_KEYS = (
     ("F1", "help_key"), ("F2", "ready_key"), ("F3", "pause_key"), ("F4", "away_key"), ("F5", "done_key"),
     ("F6", "search_key"), ("F7", "complaint_key"), ("F8", "calls_key"), ("F9", "wrap_up_key"),
     ("F10", "sign_out_key"), ("ctrl+s", "submit_key"), ("ctrl+e", "amend_key"), ("ctrl+x", "cancel_order_key"),
-    ("ctrl+z", "undo_key"), ("ctrl+n", "add_line_key"), ("ctrl+o", "history_key"), ("ctrl+t", "theme_key"),
+    ("ctrl+z", "undo_key"), ("ctrl+k", "card_key"), ("ctrl+g", "order_key"), ("ctrl+n", "add_line_key"), ("ctrl+o", "history_key"), ("ctrl+t", "theme_key"),
     ("ctrl+q", "quit_key"),
 )
 
