@@ -18,17 +18,27 @@ XLSX_MAX_ROWS = 1_048_575  # Excel's limit, less the header
 
 
 def write_csv_report(out: IO[str], columns: list[str], rows: Iterable[Iterable[Any]], *, bom: bool = False,
-                     chunks: Iterable[list[str]] | None = None) -> None:
-    """CSV through cc.csvio.write_csv; or, when the store rendered the lines itself (``chunks``, big exports),
-    the header through write_csv and the lines as they come."""
+                     chunks: Iterable[list[bytes]] | None = None) -> None:
+    """CSV through cc.csvio.write_csv; or, when the store rendered the lines itself (``chunks`` of UTF-8
+    lines, big exports), the header through write_csv and the lines as they come, as bytes when the
+    stream has a binary buffer underneath."""
     if chunks is None:
         write_csv(out, columns, rows, bom=bom)
         return
     write_csv(out, columns, [], bom=bom)
+    raw = getattr(out, "buffer", None)
+    if raw is not None:
+        out.flush()
     for chunk in chunks:
-        if chunk:
-            out.write("\r\n".join(chunk))
-            out.write("\r\n")
+        if not chunk:
+            continue
+        data = b"\r\n".join(chunk) + b"\r\n"
+        if raw is not None:
+            raw.write(data)
+        else:
+            out.write(data.decode("utf-8"))
+    if raw is not None:
+        raw.flush()
 
 
 def write_json_report(out: IO[str], meta: dict, columns: list[str], rows: Iterable[Iterable[Any]]) -> None:

@@ -188,7 +188,7 @@ def test_calls_csv_fast_path_reads_like_write_csv(world):
     _add_calls(world.db)
     world.db.execute("UPDATE customers SET name = '@张,\"三\"' WHERE id = 1")
     report = world.reports.calls(_period(world))
-    fast = "".join(line + "\r\n" for chunk in report.csv_chunks for line in chunk)
+    fast = "".join(line.decode() + "\r\n" for chunk in report.csv_chunks for line in chunk)
     slow = io.StringIO()
     write_csv(slow, report.columns, world.reports.calls(_period(world)).rows)
     slow_rows = list(csv.reader(io.StringIO(slow.getvalue())))[1:]
@@ -212,6 +212,8 @@ def test_csv_round_trip_with_bom_and_chinese(history, cli, tmp_path):
     loaded = [values for _, values in read_csv(calls, ["call_id", "caller"])]
     assert [row["customer"] for row in loaded] == ["张三", "", "李四", ""]
     assert loaded[3]["caller"].startswith("'=")
+    r = cli("report", "calls", "--from", DAY1, "--to", DAY2, "-f", "csv")  # to stdout (text only, no byte buffer)
+    assert r.code == 0 and [row[3] for row in csv.reader(io.StringIO(r.out))] == ["customer", "张三", "", "李四", ""], r
 
 
 def test_json_and_xlsx(history, cli, tmp_path):
