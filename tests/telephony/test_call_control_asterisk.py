@@ -272,8 +272,18 @@ def test_relay_not_answered_stays_pending_then_fails(site):
     assert site.db.conn.execute("SELECT status, attempts FROM voice_relays").fetchall() == [("failed", 2)]
 
 
-def test_ami_reconnects_after_an_asterisk_restart(asterisk_root):
-    own = rt.AsteriskRuntime(extensions=rt.GENERAL, root=asterisk_root)  # not the shared one: it is restarted
+def test_ami_on_its_own_asterisk_chanvariables_threads_and_a_restart(asterisk_root):
+    """Not the shared Asterisk: this one is restarted, and its manager adds ChanVariable headers to every
+    channel event (what crashed pyst2's parser)."""
+    import threading
+
+    port = rt.free_port()
+    own = rt.AsteriskRuntime(extensions=rt.GENERAL + rt.CALLER_CONTEXTS, root=asterisk_root, ami_port=port)
+    own.extra_configs["manager.conf"] = (
+        f"[general]\nenabled = yes\nport = {port}\nbindaddr = 127.0.0.1\ndisplayconnects = no\n"
+        "channelvars = CC_CALL_TAG,CC_KEYS\n\n"
+        f"[{own.ami_username}]\nsecret = {own.ami_secret}\ndeny = 0.0.0.0/0.0.0.0\npermit = 127.0.0.1/255.255.255.255\n"
+        "read = all\nwrite = all\n")
     own.start(timeout=60)
     try:
         events = EventQueue()
@@ -281,6 +291,28 @@ def test_ami_reconnects_after_an_asterisk_restart(asterisk_root):
         ami.subscribe(events)
         ami.connect()
         try:
+            tag = own.originate("Local/s@cc-test-caller", context="cc-test-caller", exten="s",
+                                variables={"CC_HOLD": "0", "CC_WAIT": "0"})
+            tagged = events.wait_for(lambda e: f"CC_CALL_TAG={tag}" in e.get("ChanVariable", ""), timeout=15)
+            assert tagged["Event"]
+            events.wait_for(Event="UserEvent", UserEvent="CcCallerDone", timeout=15)
+            # Many threads at once, each gets its own answers (pyst2 matched them by arrival order).
+            for i in range(16):
+                assert ami.action("Setvar", {"Variable": f"CC_T{i}", "Value": f"v{i}"})["Response"] == "Success"
+            wrong: list[str] = []
+
+            def ask(i: int) -> None:
+                for _ in range(25):
+                    value = ami.action("Getvar", {"Variable": f"CC_T{i}"}).get("Value")
+                    if value != f"v{i}":
+                        wrong.append(f"{i}:{value}")
+
+            threads = [threading.Thread(target=ask, args=(i,)) for i in range(16)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(30)
+            assert wrong == []
             assert ami.action("Ping")["Ping"] == "Pong"
             own.stop()
             events.wait_for(Event=DISCONNECTED, timeout=15)
