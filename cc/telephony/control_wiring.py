@@ -30,3 +30,13 @@ def offline(services: Any) -> CallControlService:
     """The service without Asterisk (history, relay lists)."""
     return CallControlService(None, CallControlStore(services.db), services.clock,  # type: ignore[arg-type]
                               settings_from_config(services.config), actor=services.acting_user or "")
+
+
+def long_lived(services: Any) -> tuple[CallControlService, Any]:
+    """For a process that stays up (an agent console, the dashboard): a service over a client that logs in
+    with events and reconnects when Asterisk restarts. Close the client (second item) when done."""
+    config = services.config
+    ami = client_from_config(config.asterisk.ami, events=True, reconnect=True).connect()
+    service = CallControlService(ami, CallControlStore(services.db), services.clock, settings_from_config(config),
+                                 actor=services.acting_user or "")
+    return service, ami
