@@ -292,3 +292,24 @@ def test_bad_sms_config_is_a_config_error(tmp_path, key: str, value: str) -> Non
     setattr(config.sms, key, value)
     with pytest.raises(ConfigError, match=f"sms.{key}"):
         build_services(config)
+
+
+def test_an_amended_order_gets_a_new_confirmation_and_a_yes_charges_the_new_total(world) -> None:
+    order = new_order(world)
+    world.orders.amend(order.code, items=[("MILK", 2)])
+    confirmations = [r for r in world.sms.outbox() if r["kind"] == "confirmation"]
+    assert len(confirmations) == 2 and "鲜牛奶x2" in confirmations[0]["text"] and "¥300.00" in confirmations[0]["text"]
+    assert reply(world, "Y").outcome == "confirmed"
+    assert scalar(world.db, "SELECT amount_fen FROM ledger WHERE kind = 'charge'") == -30000
+
+
+def test_the_confirmation_is_in_the_order_transaction(world) -> None:
+    def hook_then_fail(order) -> None:  # noqa: ANN001
+        world.sms.on_awaiting_confirmation(order)
+        raise Refused("something later in the same transaction failed")
+
+    world.orders.on_awaiting_confirmation = hook_then_fail
+    with pytest.raises(Refused):
+        new_order(world)
+    assert world.sms.outbox() == []  # rolled back with the order
+    assert scalar(world.db, "SELECT count(*) FROM orders") == 0
