@@ -158,7 +158,9 @@ class SmsService:
 
     def on_awaiting_confirmation(self, order: Any) -> int:
         """Hook for the order service: called INSIDE its transaction (same connection) when an order enters
-        awaiting_confirmation, new or amended. Queues the confirmation SMS at the highest priority."""
+        awaiting_confirmation, new or amended. Queues the confirmation SMS at the highest priority; an earlier
+        confirmation of the same order that has not gone out yet is dropped (it shows the old items)."""
+        self.store.supersede_confirmations(order.id, self._now())
         return self.enqueue(
             order.phone, self.confirmation_text(order), kind="confirmation", order_id=order.id,
             created_by="orders",

@@ -37,6 +37,14 @@ class SmsStore:
         )
         return int(cursor.lastrowid)
 
+    def supersede_confirmations(self, order_id: int, now: str) -> int:
+        """Earlier confirmations of an order not yet sent are dropped (the order was amended)."""
+        return self.db.execute(
+            "UPDATE sms_outbox SET status = 'failed', reason = 'superseded: the order was amended before it went out',"
+            " finished_at = ? WHERE order_id = ? AND kind = 'confirmation' AND status = 'queued'",
+            (now, order_id),
+        ).rowcount
+
     def claim(self, *, owner: str, now: str, lease_until: str, allow_marketing: bool) -> dict | None:
         """Take the most urgent due message: one conditional UPDATE, then the attempt row (same transaction).
 

@@ -299,6 +299,7 @@ def test_an_amended_order_gets_a_new_confirmation_and_a_yes_charges_the_new_tota
     world.orders.amend(order.code, items=[("MILK", 2)])
     confirmations = [r for r in world.sms.outbox() if r["kind"] == "confirmation"]
     assert len(confirmations) == 2 and "鲜牛奶x2" in confirmations[0]["text"] and "¥300.00" in confirmations[0]["text"]
+    assert confirmations[1]["status"] == "failed" and confirmations[1]["reason"].startswith("superseded")
     assert reply(world, "Y").outcome == "confirmed"
     assert scalar(world.db, "SELECT amount_fen FROM ledger WHERE kind = 'charge'") == -30000
 
