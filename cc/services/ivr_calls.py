@@ -204,6 +204,9 @@ class _Call:
             result, reason = "error", f"AGI protocol error: {exc}"
             self.event("error", self.state.node if self.state else "", reason=str(exc))
         except Exception as exc:  # a bug must not take the server down; the record says what happened
+            import logging
+
+            logging.getLogger("cc.ivr").exception("call %s: internal error", self.id)
             result, reason = "error", f"internal error: {type(exc).__name__}: {exc}"
             self.event("error", self.state.node if self.state else "", reason=reason)
         path = list(self.state.path) if self.state else []
