@@ -155,6 +155,9 @@ def make_hook(config: Config, clock: Clock | None = None, prompt_path: Callable[
                                  dial_options=config.acd.dial_options)
             channel = AgiQueueChannel(call.channel, settings)
             node = call.state.node if call.state else ""
+            if queue not in service.queues():  # not an ACD queue: the IVR's own queue message plays
+                call.event("acd_unknown_queue", node, queue=queue)
+                return None
 
             def log(kind: str, detail: dict[str, Any]) -> None:
                 call.event(kind, node, **{k: v for k, v in detail.items() if k != "node"})
