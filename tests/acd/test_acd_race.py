@@ -4,9 +4,12 @@ connection): no agent is ever given two calls, no call two agents, and no call i
 from __future__ import annotations
 
 import multiprocessing as mp
+import queue
+import threading
 import time
 from collections import Counter, defaultdict
 
+import pytest
 from acd_helpers import make_db
 
 from cc.clock import SystemClock
@@ -52,7 +55,8 @@ def _dispatcher(path: str, start: mp.Event, out: mp.Queue) -> None:
     out.put(claims)
 
 
-def test_many_dispatchers_many_calls(tmp_path):
+@pytest.mark.parametrize("mode", ["processes", "threads"])
+def test_many_dispatchers_many_calls(tmp_path, mode):
     path = tmp_path / "race.db"
     make_db(path, users=AGENTS)
     acd = _service(str(path))
@@ -65,20 +69,25 @@ def test_many_dispatchers_many_calls(tmp_path):
         acd.set_agent(user, f"Local/{user}@t", skills)
         acd.change_state(user, "login")
 
-    ctx = mp.get_context("fork")
-    start = ctx.Event()
-    out = ctx.Queue()
-    procs = [ctx.Process(target=_dispatcher, args=(str(path), start, out)) for _ in range(DISPATCHERS)]
-    procs += [ctx.Process(target=_producer, args=(str(path), n, start)) for n in range(PRODUCERS)]
-    for p in procs:
-        p.start()
+    if mode == "processes":
+        ctx = mp.get_context("fork")
+        start, out = ctx.Event(), ctx.Queue()
+        workers = [ctx.Process(target=_dispatcher, args=(str(path), start, out)) for _ in range(DISPATCHERS)]
+        workers += [ctx.Process(target=_producer, args=(str(path), n, start)) for n in range(PRODUCERS)]
+    else:  # one process, a connection per thread
+        start, out = threading.Event(), queue.Queue()
+        workers = [threading.Thread(target=_dispatcher, args=(str(path), start, out)) for _ in range(DISPATCHERS)]
+        workers += [threading.Thread(target=_producer, args=(str(path), n, start)) for n in range(PRODUCERS)]
+    for w in workers:
+        w.start()
     start.set()
     claims = []
     for _ in range(DISPATCHERS):
         claims += out.get(timeout=90)
-    for p in procs:
-        p.join(timeout=30)
-        assert p.exitcode == 0
+    for w in workers:
+        w.join(timeout=30)
+        assert not w.is_alive()
+        assert mode == "threads" or w.exitcode == 0
 
     total = CALLS_PER_PRODUCER * PRODUCERS
     per_call = Counter(w for w, _ in claims)
