@@ -78,28 +78,30 @@ def _calls_export(folder: Path) -> list[dict]:
     period = services.reports.period(SINCE, UNTIL)
     sql = CALLS_SQL.format(filters="").replace(":since", f"'{period.since}'").replace(":until", f"'{period.until}'")
 
-    # Baseline: the sqlite3 shell exports the same rows.
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
-    with open(folder / "shell.csv", "wb") as out:
-        subprocess.run([shell, "-csv", "-header", str(db_path), sql], stdout=out, check=True)
-    shell_wall = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    shell_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    def shell_export() -> tuple[float, float]:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.perf_counter()
+        with open(folder / "shell.csv", "wb") as out:
+            subprocess.run([shell, "-csv", "-header", str(db_path), sql], stdout=out, check=True)
+        wall = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), wall
 
-    # Ours: what `cc report calls --format csv --output FILE` does from cron (no terminal: no progress bar,
-    # so no row count first).
-    started, cpu = time.perf_counter(), time.process_time()
-    report = services.reports.calls(period, count=False)
-    with open(folder / "ours.csv", "w", encoding="utf-8", newline="") as out:
-        write_csv_report(out, report.columns, report.rows, chunks=report.csv_chunks)
-    ours_wall = time.perf_counter() - started
-    ours_cpu = time.process_time() - cpu
+    def our_export() -> tuple[float, float]:
+        # What `cc report calls --format csv --output FILE` does from cron (no terminal: no progress bar, so
+        # no row count first).
+        started, cpu = time.perf_counter(), time.process_time()
+        report = services.reports.calls(period, count=False)
+        with open(folder / "ours.csv", "w", encoding="utf-8", newline="") as out:
+            write_csv_report(out, report.columns, report.rows, chunks=report.csv_chunks)
+        return time.process_time() - cpu, time.perf_counter() - started
 
-    with open(folder / "ours.csv", encoding="utf-8") as f:
-        ours_rows = sum(1 for _ in f) - 1
-    if ours_rows != CALLS:
-        raise RuntimeError(f"calls report wrote {ours_rows} rows, expected {CALLS}")
+    # Alternating, twice each; the best of each (the machine is shared, so single runs are noisy).
+    runs = [(shell_export(), our_export()) for _ in range(2)]
+    shell_cpu, shell_wall = min(r[0][0] for r in runs), min(r[0][1] for r in runs)
+    ours_cpu, ours_wall = min(r[1][0] for r in runs), min(r[1][1] for r in runs)
+
+    _check_same_rows(folder / "shell.csv", folder / "ours.csv")
     services.db.conn.close()
     return [
         figure("reports.calls_fill_seconds", fill, "s"),
@@ -108,6 +110,29 @@ def _calls_export(folder: Path) -> list[dict]:
         figure("reports.calls_csv_wall_seconds", ours_wall, "s", baseline=shell_wall),
         figure("reports.calls_csv_rows_per_second", CALLS / ours_wall, "rows/s"),
     ]
+
+
+def _check_same_rows(shell_csv: Path, ours_csv: Path, sample: int = 5000) -> None:
+    """Both files hold the same rows: all of them counted, the first ``sample`` compared value by value
+    (the shell does not neutralise formula cells; ours does, in the columns that carry outside text)."""
+    import csv
+    import itertools
+
+    from cc.csvio import neutralise
+    from cc.store.reports import _CALLS_FIELDS
+
+    outside = [kind == "outside" for _, _, kind in _CALLS_FIELDS]
+    with open(shell_csv, encoding="utf-8", newline="") as a, open(ours_csv, encoding="utf-8", newline="") as b:
+        theirs, ours = csv.reader(a), csv.reader(b)
+        next(theirs), next(ours)
+        for row_a, row_b in itertools.islice(zip(theirs, ours), sample):
+            expected = [neutralise(v) if o and v else v for v, o in zip(row_a, outside)]
+            if expected != row_b:
+                raise RuntimeError(f"rows differ: {row_a} vs {row_b}")
+    with open(ours_csv, "rb") as f:
+        rows = sum(1 for _ in f) - 1
+    if rows != CALLS:
+        raise RuntimeError(f"calls report wrote {rows} rows, expected {CALLS}")
 
 
 def _fill_customers(db_path: Path) -> None:
@@ -137,21 +162,26 @@ def _campaign(folder: Path) -> list[dict]:
     from cc.config import Config
     from cc.services.container import build_services
 
-    db_path = folder / "campaign.db"
-    _fill_customers(db_path)
-    config = Config(db=str(db_path))
-    services = build_services(config, clock=FrozenClock("2026-11-26T02:00:00+00:00"))
-    services.campaigns.add(name="winback", segment="dormant:30", template="【{brand}】{name}您好，好久不见！回复TD退订",
-                           window_days=30, max_per_run=CUSTOMERS)
-    started, cpu = time.perf_counter(), time.process_time()
-    first = services.campaigns.run("winback")
-    run_seconds, run_cpu = time.perf_counter() - started, time.process_time() - cpu
-    started = time.perf_counter()
-    again = services.campaigns.run("winback")
-    rerun_seconds = time.perf_counter() - started
-    if first["sms_queued"] != CUSTOMERS or again["sms_queued"] != 0:
-        raise RuntimeError(f"campaign queued {first['sms_queued']} then {again['sms_queued']}")
-    services.db.conn.close()
+    template = folder / "customers.db"
+    _fill_customers(template)
+    trials = []
+    for trial in range(2):  # each on a fresh copy; the better of the two (the machine is shared)
+        db_path = folder / f"campaign{trial}.db"
+        shutil.copyfile(template, db_path)
+        services = build_services(Config(db=str(db_path)), clock=FrozenClock("2026-11-26T02:00:00+00:00"))
+        services.campaigns.add(name="winback", segment="dormant:30", template="【{brand}】{name}您好，好久不见！回复TD退订",
+                               window_days=30, max_per_run=CUSTOMERS)
+        started, cpu = time.perf_counter(), time.process_time()
+        first = services.campaigns.run("winback")
+        run_seconds, run_cpu = time.perf_counter() - started, time.process_time() - cpu
+        started = time.perf_counter()
+        again = services.campaigns.run("winback")
+        rerun_seconds = time.perf_counter() - started
+        if first["sms_queued"] != CUSTOMERS or again["sms_queued"] != 0:
+            raise RuntimeError(f"campaign queued {first['sms_queued']} then {again['sms_queued']}")
+        services.db.conn.close()
+        trials.append((run_seconds, run_cpu, rerun_seconds))
+    run_seconds, run_cpu, rerun_seconds = min(trials)
     return [
         figure("reports.campaign_100k_seconds", run_seconds, "s", target=10.0, higher_is_better=False),
         figure("reports.campaign_100k_cpu_seconds", run_cpu, "s"),
