@@ -11,7 +11,7 @@ import typer
 from cc.commands import _common
 
 app = typer.Typer(help="The agent console (bare 'cc agent'); agents: set, login, ready, pause, away, logout, heartbeat, list, events.")
-queue_app = typer.Typer(help="ACD queues: import, list, show, priority, exits, prompts.", no_args_is_help=True)
+queue_app = typer.Typer(help="ACD queues: import, list, show, priority, exits, callbacks, callback-done, prompts.", no_args_is_help=True)
 
 
 def _acd(ctx: typer.Context):  # noqa: ANN202
@@ -243,3 +243,29 @@ def queue_exits(
              f"{e['waited_ms'] / 1000:.1f}s", "" if e["position"] is None else e["position"], e["detail"], e["call_id"]]
             for e in exits]
     _common.print_table(["at (UTC)", "queue", "caller", "reason", "agent", "waited", "ahead", "detail", "call"], rows)
+
+
+@queue_app.command("callbacks")
+def queue_callbacks(
+    ctx: typer.Context,
+    queue: str = typer.Option(None, "--queue", help="Only this queue."),
+    json_out: bool = typer.Option(False, "--json", help="Print as JSON."),
+) -> None:
+    """Callers who asked to be called back, in the order their turn comes (their place is kept)."""
+    rows = _acd(ctx).callbacks(queue)
+    if json_out:
+        _common.print_json(rows)
+        return
+    _common.print_table(["id", "queue", "caller", "priority", "asked at (UTC)", "call"],
+                        [[r["id"], r["queue"], r["caller"], r["priority"], r["entered_at"][:19].replace("T", " "), r["call_id"]]
+                         for r in rows])
+
+
+@queue_app.command("callback-done")
+def queue_callback_done(
+    ctx: typer.Context,
+    waiting_id: int = typer.Argument(..., help="The call back's id (see cc queue callbacks)."),
+) -> None:
+    """Mark a call back as made: the caller's place in line is released."""
+    row = _acd(ctx).callback_done(waiting_id)
+    _common.info(f"call back {row['id']} to {row['caller']} done")

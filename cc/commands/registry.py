@@ -21,7 +21,7 @@ GROUPS: list[tuple[str, str, str]] = [
     ("agi", "agi", "The AGI server: serve (FastAGI), run (classic AGI)."),
     ("call", "call", "Calls: list, show; live control: dial, transfer, conference, hangup, mute, pickup, relay."),
     ("agent", "agent", "ACD agents: set, login, ready, pause, away, logout, heartbeat, list, events."),
-    ("queue", "agent:queue_app", "ACD queues: import, list, show, priority, exits, prompts."),
+    ("queue", "agent:queue_app", "ACD queues: import, list, show, priority, exits, callbacks, prompts."),
     ("spy", "spy", "Supervisor spy on an agent's call: listen, whisper, barge."),
     ("sms", "sms", "SMS: the gateway daemon (serve), send, outbox, show, inbox, status, retry."),
     ("gsm", "gsm", "GSM modem simulator: simulate, deliver, fault, sent."),

@@ -452,6 +452,24 @@ class AcdService:
                        detail=detail)
         return {"waiting_id": waiting_id, "reason": reason, "waited_ms": waited, "position": ahead}
 
+    def callbacks(self, queue: str | None = None) -> list[dict]:
+        """Callers waiting for a call back, in line order (their place kept)."""
+        rows = self.store.waiting_rows(("callback",), queue)
+        line = acd.order_line(self._call(r) for r in rows)
+        by_id = {r["id"]: r for r in rows}
+        return [by_id[c.id] for c in line]
+
+    def callback_done(self, waiting_id: int) -> dict:
+        """A call back was made (by hand, or later by the call-control side): the caller's place is
+        released. (The exit "callback" was written when the caller asked for it.)"""
+        self._require("close a call back")
+        with self.store.transaction():
+            row = self.store.waiting(waiting_id)
+            if row is None or row["status"] != "callback":
+                raise NotFound(f"no call back {waiting_id} waiting", "see 'cc queue callbacks'")
+            self.store.delete_waiting(waiting_id)
+        return row
+
     def set_priority(self, waiting_id: int, priority: int) -> dict:
         """A supervisor moves a waiting caller up (or down) the line."""
         self._require("change a caller's priority")

@@ -87,6 +87,10 @@ def test_queue_import_list_show(tmp_path):
     assert code == 0 and json.loads(out) == []
     code, out, _ = cli("queue", "exits", "--queue", "sales")
     assert code == 0 and "reason" in out
+    code, out, _ = cli("queue", "callbacks", "--json")
+    assert code == 0 and json.loads(out) == []
+    code, _, err = cli("queue", "callback-done", "3")
+    assert code == 1 and "no call back 3" in err
     path.write_text("queues:\n  sales:\n    strategy: dice\n", encoding="utf-8")
     code, _, err = cli("queue", "import", str(path))
     assert code == 2 and "strategy must be one of" in err

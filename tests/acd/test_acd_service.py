@@ -198,7 +198,12 @@ def test_callback_keeps_the_place(acd, clock):
     acd.leave(w1, "callback")
     assert acd.poll(w1).status == "callback" and acd.poll(w2).ahead == 1
     acd.change_state("a1", "ready")
-    assert acd.dispatch() == [(w2, "a1")]  # the call back itself is placed by the AMI part
+    assert acd.dispatch() == [(w2, "a1")]  # the call back itself is placed by hand (or later by AMI)
+    assert [r["id"] for r in acd.callbacks()] == [w1]
+    acd.callback_done(w1)
+    assert acd.callbacks() == [] and acd.poll(w1).status == "gone"
+    with pytest.raises(NotFound):
+        acd.callback_done(w1)
 
 
 def test_supervisor_priority_change(acd, clock):
