@@ -40,7 +40,7 @@ def register(app: typer.Typer) -> None:
     def transfer_command(
         ctx: typer.Context,
         call: str = typer.Argument(..., help="The call: its id (cc call list), a channel name, or the agent on it."),
-        target: str = typer.Argument(..., help="queue:NAME, agent:USER (or USER), expert, group:NAME, or a phone number."),
+        target: str = typer.Argument(..., help="queue:NAME (or a queue's name), agent:USER (or USER), expert, group:NAME, or a phone number."),
         attended: bool = typer.Option(False, "--attended", help="The agent talks to the target first; hanging up completes it."),
         json_out: bool = typer.Option(False, "--json", help="Print as JSON."),
     ) -> None:

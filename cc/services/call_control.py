@@ -69,7 +69,7 @@ MSG = {
     "no_group": ("nobody in group '{group}' is ready", "see 'cc agent list'"),
     "no_ringing": ("no call is ringing for another agent of group '{group}'", "see 'cc agent list'"),
     "bad_target": ("'{target}' is not a queue, an agent, a group or a phone number",
-                   "write queue:NAME, agent:USER (or USER), expert, group:NAME, or a number such as 13800138000"),
+                   "write queue:NAME (or a queue's name), agent:USER (or USER), expert, group:NAME, or a number such as 13800138000"),
 }
 
 
@@ -279,6 +279,8 @@ class CallControlService:
             return "D", self._agent(rest)["dial"]
         if not sep and self.store.agent(text) is not None:
             return "D", self._agent(text)["dial"]
+        if not sep and _QUEUE_NAME.match(text) and self.store.queue_exists(text):
+            return "Q", text  # a bare queue name (cc queue list)
         if "/" in text and not _UNSAFE.search(text):
             return "D", text  # a dial string as is (PJSIP/1002, Local/...)
         try:

@@ -51,6 +51,9 @@ class CallControlStore:
             return self._rows("SELECT user, dial, grp, state FROM acd_agents ORDER BY user")
         return self._rows("SELECT user, dial, grp, state FROM acd_agents WHERE grp = ? ORDER BY user", (group,))
 
+    def queue_exists(self, name: str) -> bool:
+        return self.conn.execute("SELECT 1 FROM acd_queues WHERE name = ?", (name,)).fetchone() is not None
+
     def call_channel(self, call_id: str) -> str | None:
         row = self.conn.execute("SELECT channel FROM calls WHERE id = ?", (call_id,)).fetchone()
         return row[0] if row and row[0] else None

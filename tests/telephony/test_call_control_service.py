@@ -74,6 +74,7 @@ def env(tmp_path, template):
     ]:
         conn.execute("INSERT INTO acd_agents (user, dial, grp, state, state_since, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
                      (user, dial, grp, state, START, START))
+    conn.execute("INSERT INTO acd_queues (name, definition, loaded_at) VALUES ('orders', '{}', ?)", (START,))
     ami = FakeAmi()
     clock = FrozenClock(START)
     settings = ControlSettings(outbound_dial="PJSIP/{number}@trunk", caller_id="116114", ring_seconds=20,
@@ -134,6 +135,7 @@ def test_dial_refusals(env):
 
 @pytest.mark.parametrize(("target", "route"), [
     ("queue:complaints", "Q:complaints"),
+    ("orders", "Q:orders"),
     ("agent:li", "D:PJSIP/1002"),
     ("li", "D:PJSIP/1002"),
     ("expert", "D:PJSIP/13900139000@trunk&PJSIP/2001"),
