@@ -69,9 +69,9 @@ def test_clean_errors(argv, code, message):
     assert got == code and message in err and "Hint:" in err and "Traceback" not in err and out == ""
 
 
-def test_bare_agent_prints_help():
-    code, _, err = cli("agent")  # until the agent console issue makes a bare `cc agent` open it
-    assert code == 2 and "login" in err and "heartbeat" in err
+def test_bare_agent_without_a_terminal_names_the_subcommands():
+    code, _, err = cli("agent")  # a bare `cc agent` opens the agent console (cc/tui), which needs a terminal
+    assert code == 2 and "Hint:" in err and "login" in err and "heartbeat" in err
 
 
 def test_queue_import_list_show(tmp_path):
