@@ -23,6 +23,7 @@ BENCHMARKS = {
     "reports": "bench.reports",
     "acd": "bench.acd",
     "ami": "bench.ami",
+    "console": "bench.console",
 }
 
 

@@ -183,7 +183,7 @@ class AgentApp(App):
     BINDINGS = [Binding("ctrl+q", "quit", "quit_key")]
 
     def __init__(self, factory: ConsoleFactory, *, locale: str = "zh_CN", clock: Clock | None = None,
-                 user: str | None = None, poll_seconds: float = 0.25, dark: bool = True) -> None:
+                 user: str | None = None, poll_seconds: float = 0.2, dark: bool = True) -> None:
         super().__init__()
         self.backend = Backend(factory)
         self.locale = locale
@@ -199,6 +199,7 @@ class AgentApp(App):
         self.undo_stack: list[FormState] = []
         self.order_code: str | None = None
         self.quote_seq = 0
+        self.quoted_seq = 0  # the last quote drawn (bench: input latency)
         self.pop_drawn_at: float | None = None  # monotonic time the last screen pop was drawn (bench)
         self.pop_waiting_id: int | None = None
         self.log_lines: list[str] = []
@@ -724,6 +725,7 @@ class AgentApp(App):
         if main is None or message.seq != self.quote_seq:
             return
         q = message.quote
+        self.quoted_seq = message.seq
         L = self.L  # noqa: N806
         text = f"{L('total')}: {format_yuan(q.total_fen)}  {L('balance')}: {format_yuan(q.balance_fen)}"
         if not q.enough_balance and q.total_fen:
@@ -793,7 +795,7 @@ class AgentApp(App):
 
 
 def make_agent_app(config: Any, *, factory: ConsoleFactory | None = None, clock: Clock | None = None,
-                   user: str | None = None, locale: str | None = None, poll_seconds: float = 0.25,
+                   user: str | None = None, locale: str | None = None, poll_seconds: float = 0.2,
                    dark: bool = True) -> AgentApp:
     """The console, from the config (the command) or with a given console factory (tests, bench)."""
     from cc.tui.backend import console_factory

@@ -22,7 +22,7 @@ def config_for(db_path: Path | str, locale: str = "en") -> Config:
     return Config(db=str(db_path), locale=locale)
 
 
-def build_world(db_path: Path, *, past_orders: int = 0) -> None:
+def build_world(db_path: Path, *, past_orders: int = 0, past_phone: str = PHONE2) -> None:
     from cc.services.container import build_services
     from cc.telephony.acd_wiring import acd_service
 
@@ -39,7 +39,7 @@ def build_world(db_path: Path, *, past_orders: int = 0) -> None:
     acd = acd_service(config, svc.db, svc.clock)
     acd.set_agent(AGENT, "PJSIP/1001", ["orders:5", "changes:3"], "day")
     for i in range(past_orders):
-        order = svc.orders.new(phone=PHONE2, items=[(MILK, 1)], deliveries=1, submit=False)
+        order = svc.orders.new(phone=past_phone, items=[(MILK, 1)], deliveries=1, submit=False)
         svc.orders.cancel(order.code)
     svc.db.conn.close()
 
