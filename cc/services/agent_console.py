@@ -207,6 +207,8 @@ class ConsoleService:
             path = tuple(json.loads(record.get("path") or "[]"))
         except ValueError:
             path = ()
+        if not path:
+            path = tuple(self.store.ivr_nodes(row["call_id"]))
         queue = queues.get(row["queue"])
         return CallInfo(
             waiting_id=row["id"], call_id=row["call_id"], caller=row["caller"], queue=row["queue"],
@@ -316,6 +318,8 @@ class ConsoleService:
 
     def open_complaint(self, phone: str, category: str, text: str, *, priority: str = "normal",
                        order_code: str | None = None, call_id: str | None = None) -> int:
+        if call_id and self.store.call(call_id) is None:
+            call_id = None  # a call the IVR did not record (dialled straight to the queue): no link
         complaint = self.services.complaints.new(phone=phone, category=category, text=text, priority=priority,
                                                  order_code=order_code or None, call_id=call_id or None)
         return complaint.id

@@ -53,6 +53,11 @@ class ConsoleStore:
     def call(self, call_id: str) -> dict | None:
         return self._one("SELECT * FROM calls WHERE id = ?", (call_id,))
 
+    def ivr_nodes(self, call_id: str) -> list[str]:
+        """The IVR nodes the caller went through so far (the call row's path is written only at the end)."""
+        return [r["node"] for r in self._rows("SELECT node FROM call_events WHERE call_id = ? AND kind = 'node'"
+                                              " ORDER BY id", (call_id,))]
+
     def waiting_counts(self) -> dict[str, int]:
         return {r["queue"]: r["n"] for r in self._rows(
             "SELECT queue, count(*) AS n FROM acd_waiting WHERE status IN ('waiting', 'callback') GROUP BY queue")}

@@ -195,6 +195,8 @@ class SearchModal(ModalScreen[Any], Localized):
             results.add_option(Option(f"{self.L(f.kind)}: {f.label}", id=f"{f.kind}|{f.phone}|{f.key}"))
         if not found:
             results.add_option(Option(self.L("nothing_found"), disabled=True))
+        else:
+            results.highlighted = 0
         results.focus()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:

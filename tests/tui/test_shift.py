@@ -19,7 +19,8 @@ async def wait_for(pilot, predicate, timeout: float = 10.0, what: str = "conditi
 
     while not predicate():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what} (screen {pilot.app.screen.id}, stack {[s.id for s in pilot.app.screen_stack]})")
+            modal = " ".join(str(w.render()) for w in pilot.app.screen.query("#error-message, #error-hint"))
+            raise AssertionError(f"timed out waiting for {what} (screen {pilot.app.screen.id}: {modal})")
         await pilot.pause(0.02)
 
 
