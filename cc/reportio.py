@@ -18,10 +18,10 @@ XLSX_MAX_ROWS = 1_048_575  # Excel's limit, less the header
 
 
 def write_csv_report(out: IO[str], columns: list[str], rows: Iterable[Iterable[Any]], *, bom: bool = False,
-                     chunks: Iterable[list[bytes]] | None = None) -> None:
-    """CSV through cc.csvio.write_csv; or, when the store rendered the lines itself (``chunks`` of UTF-8
-    lines, big exports), the header through write_csv and the lines as they come, as bytes when the
-    stream has a binary buffer underneath."""
+                     chunks: Iterable[tuple[bytes, int]] | None = None) -> None:
+    """CSV through cc.csvio.write_csv; or, when the store rendered the lines itself (``chunks`` of
+    (CRLF-joined UTF-8 lines, row count), big exports), the header through write_csv and the lines as they
+    come, as bytes when the stream has a binary buffer underneath."""
     if chunks is None:
         write_csv(out, columns, rows, bom=bom)
         return
@@ -29,14 +29,12 @@ def write_csv_report(out: IO[str], columns: list[str], rows: Iterable[Iterable[A
     raw = getattr(out, "buffer", None)
     if raw is not None:
         out.flush()
-    for chunk in chunks:
-        if not chunk:
-            continue
-        data = b"\r\n".join(chunk) + b"\r\n"
+    for data, _ in chunks:
         if raw is not None:
             raw.write(data)
+            raw.write(b"\r\n")
         else:
-            out.write(data.decode("utf-8"))
+            out.write(data.decode("utf-8") + "\r\n")
     if raw is not None:
         raw.flush()
 

@@ -36,7 +36,7 @@ class Report:
     total: int | None = None  # row count when known up front (progress bars)
     summary: dict = field(default_factory=dict)
     period: dict = field(default_factory=dict)
-    csv_chunks: Iterable[list[str]] | None = None  # CSV lines rendered by the store (fast path for big exports)
+    csv_chunks: Iterable[tuple[bytes, int]] | None = None  # CSV rendered by the store: (lines, rows) (big exports)
 
     def meta(self) -> dict:
         return {"report": self.name, "title": self.title, "period": self.period, "summary": self.summary}
@@ -259,10 +259,10 @@ def count_rows(rows: Iterable[tuple], every: int, tick: Any) -> Iterator[tuple]:
     tick(n)
 
 
-def count_chunks(chunks: Iterable[list], tick: Any) -> Iterator[list]:
-    """The same for chunks of CSV lines: ``tick(rows so far)`` after each chunk."""
+def count_chunks(chunks: Iterable[tuple[bytes, int]], tick: Any) -> Iterator[tuple[bytes, int]]:
+    """The same for CSV rendered by the store, (lines, rows): ``tick(rows so far)`` after each chunk."""
     n = 0
     for chunk in chunks:
-        n += len(chunk)
+        n += chunk[1]
         yield chunk
         tick(n)

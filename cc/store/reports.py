@@ -60,8 +60,13 @@ def csv_line_sql(fields: list[tuple[str, str, str]]) -> str:
     return f"printf('{','.join(formats)}', {', '.join(args)})"
 
 
-# As UTF-8 bytes (a BLOB): no decoding into Python text and encoding again on the way to the file.
-CALLS_CSV_SQL = "SELECT CAST(" + csv_line_sql(_CALLS_FIELDS) + " AS BLOB)" + _CALLS_FROM
+# One slice of time [low, high) of the period as CSV lines joined by CRLF, as UTF-8 bytes (a BLOB: no
+# decoding into Python text and encoding again on the way to the file), and its row count. The ordered
+# subquery is not flattened into the aggregate, so the lines come in started_at order.
+CALLS_CSV_SLICE_SQL = (
+    "SELECT CAST(group_concat(line, char(13, 10)) AS BLOB), COUNT(*) FROM (SELECT " + csv_line_sql(_CALLS_FIELDS)
+    + " AS line" + _CALLS_FROM.replace(":since", ":low").replace(":until", ":high") + ")"
+)
 
 
 def _deny_writes(action: int, *_: object) -> int:
@@ -247,12 +252,34 @@ class ReportStore:
         sql = CALLS_SQL.format(filters=self._calls_filters(caller, result))
         yield from self.ro().execute(sql, {"since": since, "until": until, "caller": caller, "result": result})
 
-    def calls_csv(self, since: str, until: str, caller: str | None, result: str | None, chunk: int = 10_000) -> Iterator[list[bytes]]:
-        """The same rows as CSV lines (UTF-8 bytes) rendered by SQLite, in chunks (lazy)."""
-        sql = CALLS_CSV_SQL.format(filters=self._calls_filters(caller, result))
-        cursor = self.ro().execute(sql, {"since": since, "until": until, "caller": caller, "result": result})
-        while True:
-            found = cursor.fetchmany(chunk)
-            if not found:
-                return
-            yield [r[0] for r in found]
+    def calls_csv(self, since: str, until: str, caller: str | None, result: str | None,
+                  chunk: int = 10_000) -> Iterator[tuple[bytes, int]]:
+        """The same rows as CSV, rendered by SQLite: (UTF-8 lines joined by CRLF, number of rows) per slice of
+        time holding about ``chunk`` calls. One string per slice instead of one Python object per row and
+        column is what keeps a million-row export near the sqlite3 shell's speed (lazy)."""
+        from datetime import timedelta
+
+        from cc.domain.timestamps import iso, parse_iso
+
+        params = {"since": since, "until": until, "caller": caller, "result": result}
+        first, last, count = self.ro().execute(
+            "SELECT MIN(started_at), MAX(started_at), COUNT(*) FROM calls WHERE started_at >= :since AND started_at < :until",
+            params,
+        ).fetchone()
+        if not count:
+            return
+        start, end = parse_iso(first), parse_iso(last)
+        step = max(timedelta(milliseconds=1), (end - start) * chunk / count)
+        sql = CALLS_CSV_SLICE_SQL.format(filters=self._calls_filters(caller, result))
+        low, low_text = start, since
+        while low <= end:
+            high = low + step
+            # Only the slice's own bounds in the query (the period's as well would make SQLite range over the
+            # whole period for every slice). The slices tile [since, until): the first starts at the period's
+            # start, the last ends at its end.
+            high_text = iso(high) if high <= end else until
+            bounds = {"low": low_text, "high": min(high_text, until)}
+            data, rows = self.ro().execute(sql, {"caller": caller, "result": result, **bounds}).fetchone()
+            if rows:
+                yield data, rows
+            low, low_text = high, bounds["high"]

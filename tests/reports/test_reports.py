@@ -188,13 +188,27 @@ def test_calls_csv_fast_path_reads_like_write_csv(world):
     _add_calls(world.db)
     world.db.execute("UPDATE customers SET name = '@张,\"三\"' WHERE id = 1")
     report = world.reports.calls(_period(world))
-    fast = "".join(line.decode() + "\r\n" for chunk in report.csv_chunks for line in chunk)
+    fast = "".join(data.decode() + "\r\n" for data, _ in report.csv_chunks)
     slow = io.StringIO()
     write_csv(slow, report.columns, world.reports.calls(_period(world)).rows)
     slow_rows = list(csv.reader(io.StringIO(slow.getvalue())))[1:]
     assert list(csv.reader(io.StringIO(fast))) == slow_rows
     assert slow_rows[0][3] == "'@张,\"三\"" and slow_rows[0][2] == "'" + ZHANG
     assert slow_rows[3][2] == "'=HYPERLINK(\"http://x\")" and slow_rows[3][6] == "'-1+2"
+
+
+def test_calls_csv_slices_keep_every_row_once_in_order(world):
+    """Many small time slices (chunk=1): every call once, in started_at order, ties included."""
+    rows = [(f"t{i:03d}", f"2026-11-26T0{i % 3}:00:{i % 7:02d}.000+00:00") for i in range(60)]
+    world.db.conn.executemany("INSERT INTO calls (id, caller, started_at) VALUES (?, '+8613800138000', ?)", rows)
+    period = _period(world)
+    store = world.reports.reports
+    chunks = list(store.calls_csv(period.since, period.until, None, None, chunk=1))
+    lines = [line for data, _ in chunks for line in data.decode().split("\r\n")]
+    assert len(chunks) >= 3 and sum(n for _, n in chunks) == 60
+    assert [line.split(",")[1] for line in lines] == sorted(started for _, started in rows)
+    assert sorted(line.split(",")[0].strip('"') for line in lines) == sorted(i for i, _ in rows)
+    assert list(store.calls_csv(period.since, period.until, "+8613900139000", None)) == []
 
 
 def test_csv_round_trip_with_bom_and_chinese(history, cli, tmp_path):
