@@ -9,14 +9,18 @@ import typer
 from cc import __version__
 from cc.commands._common import state
 
-app = typer.Typer(
-    name="cc",
-    help="cc: the dairy's telephone ordering call center (IVR, queues, agents, SMS confirmation, orders).",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-)
+
+def _new_app() -> typer.Typer:
+    root_app = typer.Typer(
+        name="cc",
+        help="cc: the dairy's telephone ordering call center (IVR, queues, agents, SMS confirmation, orders).",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+    )
+    root_app.callback()(root)
+    return root_app
 
 
 def _version(value: bool) -> None:
@@ -25,7 +29,6 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def root(
     ctx: typer.Context,
     config: str = typer.Option(None, "--config", envvar="CC_CONFIG", help="YAML config file (see examples/cc.yaml)."),
@@ -39,17 +42,57 @@ def root(
     cli.config_path, cli.db_path, cli.user = config, db, user
 
 
-def _register() -> None:
-    """Add the command groups to ``app``, once per process (main() may be called again in-process)."""
-    from cc.commands import registry  # noqa: PLC0415
+# The whole command tree (for introspection and tests); main() builds a lighter one per invocation.
+app = _new_app()
+_OPTIONS_WITH_VALUE = ("--config", "--db", "--user")
 
+
+def _register() -> None:
+    """Add every command group to ``app``, once per process."""
     if getattr(app, "_cc_registered", False):
         return
     app._cc_registered = True
+    _fill(app, only=None)
+
+
+def _fill(target_app: typer.Typer, only: str | None, placeholders: bool = False) -> None:
+    """Register the groups: the real one for ``only`` (all when ``only`` is None and not ``placeholders``);
+    the others as empty stand-ins that carry just their name and help for the listing. Building typer's
+    command objects for all 20-odd groups costs more than the rest of a short command."""
+    from cc.commands import registry  # noqa: PLC0415
+
     for name, module, help_text in registry.GROUPS:
-        app.add_typer(registry.lazy_group(module), name=name, help=help_text)
+        real = name == only or (only is None and not placeholders)
+        target_app.add_typer(registry.lazy_group(module) if real else typer.Typer(help=help_text), name=name, help=help_text)
     for name, module, attr, help_text in registry.COMMANDS:
-        app.command(name, help=help_text)(registry.load(module, attr))
+        real = name == only or (only is None and not placeholders)
+        target_app.command(name, help=help_text)(registry.load(module, attr) if real else _stand_in)
+
+
+def _stand_in() -> None:  # pragma: no cover - never invoked: only listed in help
+    pass
+
+
+def _app_for(argv: list[str]) -> typer.Typer:
+    """The command tree this invocation needs: the named group for real, the rest as stand-ins."""
+    from cc.commands import registry  # noqa: PLC0415
+
+    known = {g[0] for g in registry.GROUPS} | {c[0] for c in registry.COMMANDS}
+    command, skip = None, False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in _OPTIONS_WITH_VALUE:
+            skip = True
+        elif not arg.startswith("-"):
+            command = arg
+            break
+    per_call = _new_app()
+    if command in known:
+        _fill(per_call, only=command, placeholders=True)
+    else:  # the listing (`cc`, `cc --help`) or an unknown command: names and help are enough
+        _fill(per_call, only=None, placeholders=True)
+    return per_call
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -61,9 +104,9 @@ def main(argv: list[str] | None = None) -> None:
     except ImportError:  # pragma: no cover - older typer uses click itself
         from click import exceptions as click_exceptions
 
-    _register()
+    args = list(sys.argv[1:] if argv is None else argv)
     try:
-        result = app(args=argv, prog_name="cc", standalone_mode=False)
+        result = _app_for(args)(args=args, prog_name="cc", standalone_mode=False)
     except CcError as exc:
         _fail(exc.message, exc.hint, exc.exit_code)
     except click_exceptions.NoArgsIsHelpError as exc:
@@ -80,6 +123,17 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(ExitCode.INTERRUPTED)
     except BrokenPipeError:
         sys.exit(0)
+    except Exception as exc:  # the last boundary: one line, never a traceback (CC_DEBUG=1 shows it)
+        import os
+        import sqlite3
+
+        if os.environ.get("CC_DEBUG"):
+            raise
+        if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+            _fail("the database stayed locked by another cc process", "try again in a moment; see which daemon holds it", ExitCode.UNREACHABLE)
+        if isinstance(exc, sqlite3.DatabaseError):
+            _fail(f"database error: {exc}", "check that --db names a cc database (cc init creates or upgrades one)", ExitCode.USAGE)
+        _fail(f"unexpected {type(exc).__name__}: {exc}", "run again with CC_DEBUG=1 to see where, and report it", ExitCode.REFUSED)
     if result == ExitCode.INTERRUPTED and isinstance(result, int):  # typer returns Ctrl-C as Exit(130)
         sys.stderr.write("Interrupted.\n")
         sys.exit(ExitCode.INTERRUPTED)
