@@ -147,8 +147,8 @@ def refund(
 
 @app.command("expire")
 def expire(ctx: typer.Context) -> None:
-    """Expire orders nobody confirmed in time (for cron; the SMS daemon does it too)."""
-    expired = services(ctx).orders.expire_due()
+    """Expire orders nobody confirmed in time and tell each customer by SMS (for cron; the SMS daemon does it too)."""
+    expired = services(ctx).sms.expire_due()
     for order in expired:
         print(order.code)
     info(f"{len(expired)} order(s) expired")
