@@ -142,7 +142,12 @@ class MainScreen(Screen, Localized):
     def __init__(self, products: tuple = ()) -> None:
         super().__init__(id="main")
         self.products = products or (("-", "-", 0, 0),)
+        self.ready = False  # composed and mounted: handlers may query its widgets
         self._localize()
+
+    def on_mount(self) -> None:
+        self.ready = True
+        self.app.main_ready()
 
     def compose(self) -> ComposeResult:
         L = self.L  # noqa: N806
@@ -235,9 +240,8 @@ class AgentApp(App):
     def on_signed_in(self, message: SignedIn) -> None:
         self.products = message.products
         self.switch_screen(MainScreen(self.products))
-        self.call_after_refresh(self._after_main)
 
-    def _after_main(self) -> None:
+    def main_ready(self) -> None:
         self._log(self.L("signed_in"))
         self._poll()
 
@@ -307,7 +311,7 @@ class AgentApp(App):
             return
         snap = message.snapshot
         self.snapshot = snap
-        if isinstance(self.screen, MainScreen) or self._main() is not None:
+        if self._main() is not None:
             self._draw_status()
             call = snap.call if snap else None
             key = call.waiting_id if call else None
@@ -330,7 +334,7 @@ class AgentApp(App):
 
     def _main(self) -> MainScreen | None:
         for screen in self.screen_stack:
-            if isinstance(screen, MainScreen):
+            if isinstance(screen, MainScreen) and screen.ready:
                 return screen
         return None
 
