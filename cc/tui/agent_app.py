@@ -105,6 +105,23 @@ class FormState:
     deliveries: str = "30"
 
 
+def _drawing(handler: Any) -> Any:
+    """A handler that draws on the main screen: a screen being torn down (sign-out, quit) has no
+    widgets left to draw on, and that is no error."""
+    import functools
+
+    from textual.css.query import NoMatches
+
+    @functools.wraps(handler)
+    def wrapper(self: Any, *args: Any) -> Any:
+        try:
+            return handler(self, *args)
+        except NoMatches:
+            return None
+
+    return wrapper
+
+
 def _err_text(error: BaseException) -> tuple[str, str]:
     if isinstance(error, CcError):
         return error.message, error.hint or ""
@@ -338,6 +355,7 @@ class AgentApp(App):
                 return screen
         return None
 
+    @_drawing
     def _draw_status(self) -> None:
         main, snap = self._main(), self.snapshot
         if main is None or snap is None:
@@ -364,6 +382,7 @@ class AgentApp(App):
 
     config_zone = "Asia/Shanghai"
 
+    @_drawing
     def _draw_banner(self) -> None:
         main = self._main()
         if main is None:
@@ -393,6 +412,7 @@ class AgentApp(App):
             return
         self.post_message(CardLoaded(card, pop))
 
+    @_drawing
     def on_card_loaded(self, message: CardLoaded) -> None:
         card = self.card = message.card
         main = self._main()
@@ -472,6 +492,7 @@ class AgentApp(App):
         if message.refresh_card and self.card is not None:
             self._load_card(self.card.phone)
 
+    @_drawing
     def _log(self, text: str) -> None:
         main = self._main()
         stamp = self._local(self.snapshot.now)[11:19] if self.snapshot else ""
@@ -567,6 +588,7 @@ class AgentApp(App):
                          for o in lines) or "-"
         self.call_from_thread(self._show_history, text)
 
+    @_drawing
     def _show_history(self, text: str) -> None:
         main = self._main()
         if main is not None:
@@ -629,6 +651,7 @@ class AgentApp(App):
         return FormState(self.form.lines, main.query_one("#start", Input).value.strip(),
                          str(main.query_one("#frequency", Select).value), main.query_one("#deliveries", Input).value)
 
+    @_drawing
     def _restore_form(self, state: FormState) -> None:
         main = self._main()
         if main is None:
@@ -643,6 +666,7 @@ class AgentApp(App):
     def _push_undo(self) -> None:
         self.undo_stack = (self.undo_stack + [self._read_form()])[-20:]
 
+    @_drawing
     def _draw_lines(self) -> None:
         main = self._main()
         if main is None:
@@ -724,6 +748,7 @@ class AgentApp(App):
             return
         self.post_message(Quoted(quote, seq))
 
+    @_drawing
     def on_quoted(self, message: Quoted) -> None:
         main = self._main()
         if main is None or message.seq != self.quote_seq:
@@ -784,6 +809,7 @@ class AgentApp(App):
             return
         self.post_message(OrderProgress(progress))
 
+    @_drawing
     def on_order_progress(self, message: OrderProgress) -> None:
         p = message.progress
         self.order_code = p.code
