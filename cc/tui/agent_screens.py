@@ -248,6 +248,13 @@ HELP_KEYS = (
 )
 
 
+def _width(text: str) -> int:
+    """Terminal cells (CJK characters take two)."""
+    from rich.cells import cell_len
+
+    return cell_len(text)
+
+
 class HelpScreen(ModalScreen[None], Localized):
     BINDINGS = [Binding("escape,f1,q", "dismiss", "close_key")]
 
@@ -258,7 +265,11 @@ class HelpScreen(ModalScreen[None], Localized):
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="modal-box help-box"):
             yield Static(f"[b]{self.L('help_title')}[/b]", markup=True)
-            yield Static("\n".join(f"{key:<8} {self.L(label)}" for key, label in HELP_KEYS), id="help-keys")
+            cells = [f"{key:<7} {self.L(label)}" for key, label in HELP_KEYS]
+            half = (len(cells) + 1) // 2
+            rows = [(cells[i], cells[i + half] if i + half < len(cells) else "") for i in range(half)]
+            yield Static("\n".join(f"{left}{' ' * max(1, 32 - _width(left))}{right}" for left, right in rows),
+                         id="help-keys")
             yield Static(self.L("help_text"), id="help-text")
 
     def action_dismiss(self, result: Any = None) -> None:  # type: ignore[override]
