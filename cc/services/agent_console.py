@@ -53,6 +53,7 @@ class Snapshot:
     agi_last_call: str | None
     call: CallInfo | None
     now: str
+    card: Card | None = None  # the caller's card, when the call is new to the console (one round trip)
 
 
 @dataclass(frozen=True)
@@ -165,7 +166,8 @@ class ConsoleService:
         return self.acd.change_state(self.user, command, reason)
 
     # -- the live snapshot -----------------------------------------------------------------------------
-    def snapshot(self) -> Snapshot:
+    def snapshot(self, known_call: int | None = None) -> Snapshot:
+        """The live state; with the caller's card when the call is not ``known_call`` (a screen pop)."""
         now = self.clock.now()
         now_s = now.timestamp()
         if now_s - self._memo.last_heartbeat >= self.heartbeat_every:
@@ -199,6 +201,7 @@ class ConsoleService:
             user=self.user, state=row["state"], reason=row["reason"] or "",
             seconds_in_state=max(0, int((now - since).total_seconds())), wrap_left=wrap_left, waiting=waiting,
             modems=modems, agi_last_call=self.store.last_call_at(), call=call, now=iso(now),
+            card=self.card(call.caller) if call is not None and call.waiting_id != known_call else None,
         )
 
     def _call_info(self, row: dict, queues: dict, now_s: float) -> CallInfo:

@@ -205,7 +205,7 @@ class AgentApp(App):
     BINDINGS = [Binding("ctrl+q", "quit", "quit_key")]
 
     def __init__(self, factory: ConsoleFactory, *, locale: str = "zh_CN", clock: Clock | None = None,
-                 user: str | None = None, poll_seconds: float = 0.2, dark: bool = True) -> None:
+                 user: str | None = None, poll_seconds: float = 0.15, dark: bool = True) -> None:
         super().__init__()
         self.backend = Backend(factory)
         self.locale = locale
@@ -316,7 +316,8 @@ class AgentApp(App):
     @work(thread=True, exclusive=True, exit_on_error=False, group="poll")
     def _poll_worker(self) -> None:
         try:
-            snap = self.backend.call(lambda c: c.snapshot())
+            known = self.call_key
+            snap = self.backend.call(lambda c: c.snapshot(known))
         except Exception as exc:  # noqa: BLE001
             self.post_message(Failed(exc, "poll"))
             return
@@ -337,7 +338,10 @@ class AgentApp(App):
             if key is not None and key != self.call_key:
                 self.call_key = key
                 self._draw_banner()
-                self._load_card(call.caller, pop=True)
+                if snap.card is not None:
+                    self.on_card_loaded(CardLoaded(snap.card, True))
+                else:
+                    self._load_card(call.caller, pop=True)
             elif key is None and self.call_key is not None:
                 self.call_key = None
                 self._draw_banner()
@@ -825,7 +829,7 @@ class AgentApp(App):
 
 
 def make_agent_app(config: Any, *, factory: ConsoleFactory | None = None, clock: Clock | None = None,
-                   user: str | None = None, locale: str | None = None, poll_seconds: float = 0.2,
+                   user: str | None = None, locale: str | None = None, poll_seconds: float = 0.15,
                    dark: bool = True) -> AgentApp:
     """The console, from the config (the command) or with a given console factory (tests, bench)."""
     from cc.tui.backend import console_factory
