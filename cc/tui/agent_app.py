@@ -609,7 +609,11 @@ class AgentApp(App):
             if not values:
                 return
             if values.get("add_to", "").strip():
-                cid = int(values["add_to"].strip().lstrip("#") or 0)
+                number = values["add_to"].strip().lstrip("#")
+                if not number.isdigit():
+                    self.push_screen(ErrorModal(self.L("bad_complaint_number"), self.L("hint_complaint_number")))
+                    return
+                cid = int(number)
                 self._act(lambda c: c.note_complaint(cid, values["text"]), f"{self.L('complaint')} #{cid}",
                           refresh_card=True)
             else:
@@ -618,7 +622,11 @@ class AgentApp(App):
                                                      order_code=values.get("order") or None, call_id=call_id or None),
                           self.L("complaint_opened"), refresh_card=True)
 
-        categories = self.backend.call(lambda c: c.complaint_categories())
+        try:
+            categories = self.backend.call(lambda c: c.complaint_categories(), timeout=5.0)
+        except Exception as exc:  # noqa: BLE001 - shown, never fatal
+            self.on_failed(Failed(exc, "complaint"))
+            return
         self.push_screen(FormModal(self.L("complaint"), [
             ("text", self.L("text"), ""), ("order", self.L("order"), order), ("priority", self.L("priority"), "normal"),
             ("add_to", self.L("add_to_complaint"), "")],

@@ -70,6 +70,13 @@ def test_unknown_caller_complaint_search_transfer_and_close(db_file, clock):
             await wait_for(pilot, lambda: app.card.complaints, what="the complaint on the card")
             row = world.services.complaints.list(phone=UNKNOWN)[0]
             assert (row.call_id, row.text) == ("call-9", "牛奶送晚了")
+            before = len(world.services.complaints.timeline(row.id))
+            await pilot.press("f7")  # add to the open complaint
+            await wait_for(pilot, lambda: app.screen.id == "complaint-modal", what="the complaint form again")
+            app.screen.query_one("#form-text").value = "客户又打来催"
+            app.screen.query_one("#form-add_to").value = f"#{row.id}"
+            await pilot.press("ctrl+s")
+            await wait_for(pilot, lambda: len(world.services.complaints.timeline(row.id)) > before, what="the note")
 
             # Transfer to the expert seat.
             await pilot.press("f8")
