@@ -96,6 +96,9 @@ def test_unknown_caller_complaint_search_transfer_and_close(db_file, clock):
             await wait_for(pilot, lambda: app.screen.query_one("#search-results").option_count > 0, what="results")
             await pilot.press("enter")
             await wait_for(pilot, lambda: app.order_code == order.code, what="the order tracked")
+            await pilot.press("ctrl+x")  # cancel before confirmation
+            await wait_for(pilot, lambda: app.order_status == "cancelled", what="the order cancelled")
+            assert world.services.orders.get(order.code).status == "cancelled"
         # The console closed: the agent is out of rotation (on a call: freed by the ACD when it ends).
         world.acd.finished(entry.waiting_id)
         state = world.acd.agent_view(AGENT)["state"]
