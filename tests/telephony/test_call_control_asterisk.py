@@ -65,7 +65,7 @@ exten => _[a-z].,1,Dial(Local/${EXTEN}@${IF($["${CC_AGENT_CTX}" = ""]?cc-test-ag
 @pytest.fixture(scope="module")
 def queue_agi():
     """A scripted FastAGI peer standing for cc's ``acd_queue`` script (queue transfers go there)."""
-    from conftest import AgiListener
+    from scripted_agi import AgiListener
 
     listener = AgiListener(["ANSWER", "EXEC UserEvent CcQueueReached"])
     yield listener
