@@ -73,6 +73,11 @@ def hotline(asterisk):
     return load
 
 
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+# tests/acd loads this file by path, before this folder is on sys.path.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 from scripted_agi import AgiListener  # noqa: E402
 
 
