@@ -9,43 +9,15 @@ IMMEDIATE). The claim of an agent for a call is two conditional UPDATEs in one s
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
-from collections.abc import Iterator
 from typing import Any
 
+from cc.store.db import ConnectionStore
 
-class AcdStore:
-    def __init__(self, db: Any) -> None:
-        self.conn: sqlite3.Connection = getattr(db, "conn", db)
 
+class AcdStore(ConnectionStore):
     def close(self) -> None:
         self.conn.close()
 
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
-        conn = self.conn
-        if conn.in_transaction:
-            yield
-            return
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        else:
-            conn.execute("COMMIT")
-
-    def _rows(self, sql: str, params: tuple | dict = ()) -> list[dict]:
-        cur = self.conn.execute(sql, params)
-        names = [d[0] for d in cur.description]
-        return [dict(zip(names, row)) for row in cur.fetchall()]
-
-    def _one(self, sql: str, params: tuple | dict = ()) -> dict | None:
-        found = self._rows(sql, params)
-        return found[0] if found else None
 
     # -- users -----------------------------------------------------------------------------------------
 

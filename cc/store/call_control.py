@@ -4,38 +4,10 @@ actions. On the raw ``sqlite3`` connection, like ``cc.store.calls`` and ``cc.sto
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
-from collections.abc import Iterator
-from typing import Any
+from cc.store.db import ConnectionStore
 
 
-class CallControlStore:
-    def __init__(self, db: Any) -> None:
-        self.conn: sqlite3.Connection = getattr(db, "conn", db)
-
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
-        """BEGIN IMMEDIATE (the write lock is taken before the first read)."""
-        conn = self.conn
-        if conn.in_transaction:
-            yield
-            return
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        else:
-            conn.execute("COMMIT")
-
-    def _rows(self, sql: str, params: tuple | dict = ()) -> list[dict]:
-        cur = self.conn.execute(sql, params)
-        names = [d[0] for d in cur.description]
-        return [dict(zip(names, row)) for row in cur.fetchall()]
-
+class CallControlStore(ConnectionStore):
     # -- people ----------------------------------------------------------------------------------------
 
     def user(self, name: str) -> dict | None:

@@ -9,12 +9,13 @@ statements autocommit (WAL + busy timeout); read-then-write goes through ``trans
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
 from typing import Any
+
+from cc.store.db import ConnectionStore
+
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -64,9 +65,9 @@ class ConnectionPool:
         conn.close()
 
 
-class CallStore:
+class CallStore(ConnectionStore):
     def __init__(self, db: Any, release: Any = None) -> None:
-        self.conn: sqlite3.Connection = getattr(db, "conn", db)
+        super().__init__(db)
         self._release = release  # called with the connection instead of closing it (a pool)
 
     def close(self) -> None:
@@ -75,26 +76,6 @@ class CallStore:
         else:
             self.conn.close()
 
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
-        conn = self.conn
-        if conn.in_transaction:
-            yield
-            return
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        else:
-            conn.execute("COMMIT")
-
-    def _rows(self, sql: str, params: tuple | dict = ()) -> list[dict]:
-        cur = self.conn.execute(sql, params)
-        names = [d[0] for d in cur.description]
-        return [dict(zip(names, row)) for row in cur.fetchall()]
 
     # -- the IVR tree ---------------------------------------------------------------------------------
 

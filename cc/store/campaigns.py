@@ -6,25 +6,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import sqlite_utils
-
 from cc.domain.campaigns import BLACKLIST_TAGS, PAID_STATUSES, Segment
-from cc.store.db import immediate, one, rows, scalar
+from cc.store.db import ConnectionStore, one, rows, scalar
+
 
 _PAID = "(" + ", ".join(f"'{s}'" for s in PAID_STATUSES) + ")"
 _BLACK = "(" + ", ".join(f"'{t}'" for t in BLACKLIST_TAGS) + ")"
 _LIVE = "('draft', 'cancelled', 'rejected', 'expired')"  # orders that do not count as a conversion or a reply
 
 
-class CampaignStore:
-    def __init__(self, db: sqlite_utils.Database) -> None:
-        self.db = db
-
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        with immediate(self.db):
-            yield
-
+class CampaignStore(ConnectionStore):
     @contextmanager
     def bulk(self) -> Iterator[None]:
         """For a run writing many rows in several transactions: a bigger page cache, and the WAL checkpointed

@@ -3,23 +3,10 @@ the caller's ``transaction()`` (BEGIN IMMEDIATE)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-import sqlite_utils
-
-from cc.store.db import immediate, one, rows
+from cc.store.db import ConnectionStore, one, rows
 
 
-class ComplaintStore:
-    def __init__(self, db: sqlite_utils.Database) -> None:
-        self.db = db
-
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        with immediate(self.db):
-            yield
-
+class ComplaintStore(ConnectionStore):
     _SELECT = """
         SELECT k.*, c.name AS customer_name, o.code AS order_code
         FROM complaints k JOIN customers c ON c.id = k.customer_id LEFT JOIN orders o ON o.id = k.order_id

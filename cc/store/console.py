@@ -6,41 +6,10 @@ One instance per connection (one connection per thread); results are consumed at
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
-from collections.abc import Iterator
-from typing import Any
+from cc.store.db import ConnectionStore
 
 
-class ConsoleStore:
-    def __init__(self, db: Any) -> None:
-        self.conn: sqlite3.Connection = getattr(db, "conn", db)
-
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
-        conn = self.conn
-        if conn.in_transaction:
-            yield
-            return
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        else:
-            conn.execute("COMMIT")
-
-    def _rows(self, sql: str, params: tuple = ()) -> list[dict]:
-        cur = self.conn.execute(sql, params)
-        names = [d[0] for d in cur.description]
-        return [dict(zip(names, row)) for row in cur.fetchall()]
-
-    def _one(self, sql: str, params: tuple = ()) -> dict | None:
-        found = self._rows(sql, params)
-        return found[0] if found else None
-
+class ConsoleStore(ConnectionStore):
     # -- the call --------------------------------------------------------------------------------------
     def waiting(self, waiting_id: int) -> dict | None:
         return self._one("SELECT * FROM acd_waiting WHERE id = ?", (waiting_id,))

@@ -5,26 +5,14 @@ transaction (``transaction()`` = BEGIN IMMEDIATE)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-
-import sqlite_utils
+from collections.abc import Iterable
 
 from cc.domain.customers import CustomerView
 from cc.domain.orders import OrderEvent, OrderLineView, OrderView
-from cc.store.db import immediate, one, rows, scalar
+from cc.store.db import ConnectionStore, one, rows, scalar
 
 
-class SqliteStore:
-    def __init__(self, db: sqlite_utils.Database) -> None:
-        self.db = db
-
-    # --- transactions ---------------------------------------------------------------------------
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        with immediate(self.db):
-            yield
-
+class SqliteStore(ConnectionStore):
     def is_unique_violation(self, exc: BaseException) -> bool:
         import sqlite3
 

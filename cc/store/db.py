@@ -11,10 +11,12 @@ import secrets
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from cc.errors import CcError, UsageError
+
+if TYPE_CHECKING:  # sqlite-utils loads only where a Database is opened: the classic-AGI entry stays lean
+    import sqlite_utils
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -44,6 +46,8 @@ def open_db(path: str | Path, *, migrate: bool = True) -> sqlite_utils.Database:
         conn.execute("PRAGMA foreign_keys=ON")
     except sqlite3.DatabaseError as exc:
         raise UsageError(f"cannot open database {path}: {exc}", "check that the file is a cc SQLite database") from exc
+    import sqlite_utils
+
     db = sqlite_utils.Database(conn)
     if migrate:
         from cc.store.migrations import apply_migrations
@@ -53,18 +57,17 @@ def open_db(path: str | Path, *, migrate: bool = True) -> sqlite_utils.Database:
 
 
 @contextlib.contextmanager
-def immediate(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+def immediate_on(conn: sqlite3.Connection) -> Iterator[None]:
     """A write transaction that takes the write lock up front (``BEGIN IMMEDIATE``).
 
     Nested use becomes a savepoint. Use this for every read-then-write: a deferred transaction that
     upgrades from reader to writer fails with "database is locked" instead of waiting.
     """
-    conn = db.conn
     if conn.in_transaction:
         name = f"sp_{secrets.token_hex(6)}"
         conn.execute(f"SAVEPOINT {name}")
         try:
-            yield db
+            yield
         except BaseException:
             if conn.in_transaction:
                 conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
@@ -75,7 +78,7 @@ def immediate(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
         return
     conn.execute("BEGIN IMMEDIATE")
     try:
-        yield db
+        yield
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
@@ -89,14 +92,44 @@ def immediate(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
             raise
 
 
-def rows(db: sqlite_utils.Database, sql: str, params: tuple | dict = ()) -> list[dict]:
-    """Run a query and consume it at once (a half-read cursor holds a read lock).
+@contextlib.contextmanager
+def immediate(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+    """``immediate_on`` for a sqlite-utils Database."""
+    with immediate_on(db.conn):
+        yield db
+
+
+def fetch_rows(conn: sqlite3.Connection, sql: str, params: tuple | dict = ()) -> list[dict]:
+    """Run a query and consume it at once (a half-read cursor holds a read lock), rows as dicts.
 
     Straight on the sqlite3 connection: sqlite-utils' ``query()`` wraps every read in a savepoint, which
     costs more than the query itself on the hot paths."""
-    cursor = db.conn.execute(sql, params)
+    cursor = conn.execute(sql, params)
     names = [d[0] for d in cursor.description] if cursor.description else []
     return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+class ConnectionStore:
+    """Base of the stores: one connection (a sqlite-utils Database or a bare sqlite3 connection),
+    ``transaction()`` = BEGIN IMMEDIATE (a savepoint when nested), and rows as dicts."""
+
+    def __init__(self, db: sqlite_utils.Database | sqlite3.Connection) -> None:
+        self.db = db
+        self.conn: sqlite3.Connection = getattr(db, "conn", db)
+
+    def transaction(self) -> contextlib.AbstractContextManager[None]:
+        return immediate_on(self.conn)
+
+    def _rows(self, sql: str, params: tuple | dict = ()) -> list[dict]:
+        return fetch_rows(self.conn, sql, params)
+
+    def _one(self, sql: str, params: tuple | dict = ()) -> dict | None:
+        found = fetch_rows(self.conn, sql, params)
+        return found[0] if found else None
+
+
+def rows(db: sqlite_utils.Database, sql: str, params: tuple | dict = ()) -> list[dict]:
+    return fetch_rows(db.conn, sql, params)
 
 
 def one(db: sqlite_utils.Database, sql: str, params: tuple | dict = ()) -> dict | None:

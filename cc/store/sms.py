@@ -4,23 +4,10 @@ the caller's ``transaction()`` (BEGIN IMMEDIATE)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-import sqlite_utils
-
-from cc.store.db import immediate, one, rows, scalar
+from cc.store.db import ConnectionStore, immediate, one, rows, scalar
 
 
-class SmsStore:
-    def __init__(self, db: sqlite_utils.Database) -> None:
-        self.db = db
-
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        with immediate(self.db):
-            yield
-
+class SmsStore(ConnectionStore):
     # --- outbox ---------------------------------------------------------------------------------
     def enqueue(
         self, *, phone: str, text: str, kind: str, priority: int, max_attempts: int, now: str,

@@ -32,6 +32,6 @@ def test_domain_and_services_import_no_adapters_or_ui():
 
 
 def test_the_check_would_notice_a_forbidden_import():
-    script = "import sys, cc.store.db; print(sorted(m for m in sys.modules if m.split('.')[0] == 'sqlite_utils')[:1])"
+    script = "import sys, cc.store.migrations; print(sorted(m for m in sys.modules if m.split('.')[0] == 'sqlite_utils')[:1])"
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "['sqlite_utils']"
