@@ -125,7 +125,10 @@ class Site:
         return call
 
     def wait_answered(self, call: str) -> None:
+        """The agent answered and the two are bridged (call control finds the agent through the bridge;
+        DialEnd alone comes a moment before, which under load lost a race)."""
         self.events.wait_for(Event="DialEnd", Uniqueid=call, DialStatus="ANSWER", timeout=15)
+        self.events.wait_for(Event="BridgeEnter", Uniqueid=call, timeout=15)
 
     def close(self) -> None:
         try:
