@@ -65,7 +65,7 @@ def run_demo(db_path: Path, *, orders: int = 24, seed: int = 116114, say=None, s
     phones = _seed(services, rng, result, say)
 
     say("启动短信网关和模拟短信猫 / starting the SMS gateway on the modem simulator")
-    with _SmsLine(config, delay=sms_delay) as line:
+    with SimulatedSmsLine(config, delay=sms_delay) as line:
         say(f"  modem on {line.simulator.device_path}")
         entered = _enter_orders(config, services, rng, phones, orders, result, say)
         say("客户回复短信 / customers reply by SMS")
@@ -126,10 +126,11 @@ def _enter_orders(config: Config, services, rng: random.Random, phones: list[str
     return entered
 
 
-class _SmsLine:
-    """The built-in modem simulator with the real SMS gateway (adapter, worker threads) in front of it."""
+class SimulatedSmsLine:
+    """The built-in modem simulator with the real SMS gateway (adapter, worker threads) in front of it.
+    Used by the demo and by tests that want the whole SMS path (``clock``: the services' clock)."""
 
-    def __init__(self, config: Config, *, delay: float) -> None:
+    def __init__(self, config: Config, *, delay: float = 0.0, clock=None) -> None:  # noqa: ANN001
         from cc.config import ModemConfig
         from cc.gsm.modem import GsmModemAdapter
         from cc.gsm.simulator import ModemSimulator
@@ -140,7 +141,7 @@ class _SmsLine:
         self.simulator = ModemSimulator("huawei", delay=delay)
         self.gateway = SmsGateway(
             config, modems=[ModemConfig(device="", name="demo-modem")],
-            make_sms=lambda: build_services(config).sms,
+            make_sms=lambda: build_services(config, clock=clock).sms,
             make_port=lambda modem: GsmModemAdapter(
                 ModemConfig(device=self.simulator.device_path, name=modem.name),
                 multipart_timeout=config.sms.multipart_timeout_seconds),
@@ -148,7 +149,7 @@ class _SmsLine:
         )
         self.sent_count = 0
 
-    def __enter__(self) -> _SmsLine:
+    def __enter__(self) -> SimulatedSmsLine:
         self.simulator.start()
         self.gateway.start()
         if not self.gateway.wait_connected(20):

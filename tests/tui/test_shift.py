@@ -1,6 +1,6 @@
 """A whole shift at the agent console, driven by Pilot: sign in, ready, a call assigned by the real ACD
-dispatcher, the screen pop, an order keyed and submitted, the customer's reply SMS charging it, wrap-up,
-pause, sign out."""
+dispatcher, the screen pop, an order keyed and submitted, the customer's reply SMS (through the real
+gateway and the modem simulator) charging it, wrap-up, pause, sign out."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from types import SimpleNamespace
 import pytest
 from tui_helpers import AGENT, MILK, PASSWORD, PHONE, UNKNOWN, YOGURT, config_for
 
+from cc.demo import SimulatedSmsLine
 from cc.tui.agent_app import make_agent_app
 
 
@@ -52,69 +53,71 @@ def test_whole_shift(db_file, clock):
     async def run() -> None:
         world = side(db_file, clock)
         app = make_agent_app(config_for(db_file), clock=clock, poll_seconds=0.05)
-        async with app.run_test(size=(120, 40)) as pilot:
-            await sign_in(pilot, app)
-            assert app.snapshot.state == "ready"
-            assert world.acd.agent_view(AGENT)["heartbeat_fresh"]
+        with SimulatedSmsLine(config_for(db_file), clock=clock) as line:
+            async with app.run_test(size=(120, 40)) as pilot:
+                await sign_in(pilot, app)
+                assert app.snapshot.state == "ready"
+                assert world.acd.agent_view(AGENT)["heartbeat_fresh"]
 
-            # A call arrives; the real dispatcher gives it to our agent.
-            entry = world.acd.enter("call-1", "orders", PHONE)
-            assert world.acd.dispatch() == [(entry.waiting_id, AGENT)]
-            await wait_for(pilot, lambda: app.card is not None and app.pop_drawn_at is not None, what="screen pop")
-            assert app.card.name == "张三"
-            assert "张三" in text_of(app, "#card")
-            assert PHONE in text_of(app, "#call-banner")
-            world.acd.answered(entry.waiting_id)
+                # A call arrives; the real dispatcher gives it to our agent.
+                entry = world.acd.enter("call-1", "orders", PHONE)
+                assert world.acd.dispatch() == [(entry.waiting_id, AGENT)]
+                await wait_for(pilot, lambda: app.card is not None and app.pop_drawn_at is not None, what="screen pop")
+                assert app.card.name == "张三"
+                assert "张三" in text_of(app, "#card")
+                assert PHONE in text_of(app, "#call-banner")
+                world.acd.answered(entry.waiting_id)
 
-            # Order entry: product, quantity, plan; live total; submit.
-            app.screen.query_one("#tabs").active = "tab-order"
-            await pilot.pause()
-            app.screen.query_one("#product").value = MILK
-            app.screen.query_one("#qty").value = "2"
-            await pilot.press("ctrl+n")
-            app.screen.query_one("#product").value = YOGURT
-            app.screen.query_one("#qty").value = "1"
-            await pilot.press("ctrl+n")
-            app.screen.query_one("#deliveries").value = "10"
-            await wait_for(pilot, lambda: app.last_quote is not None and app.last_quote.total_fen == 13_500,
-                           what="the live total")
-            assert "135.00" in text_of(app, "#quote")
-            await pilot.press("ctrl+z")  # undo the yogurt
-            assert app.form.lines == ((MILK, 2),)
-            await wait_for(pilot, lambda: app.last_quote.total_fen == 10_000, what="the total after undo")
-            await pilot.press("ctrl+s")
-            await wait_for(pilot, lambda: app.order_code is not None, what="the order submitted")
-            code = app.order_code
-            assert app.order_status == "awaiting_confirmation"
+                # Order entry: product, quantity, plan; live total; submit.
+                app.screen.query_one("#tabs").active = "tab-order"
+                await pilot.pause()
+                app.screen.query_one("#product").value = MILK
+                app.screen.query_one("#qty").value = "2"
+                await pilot.press("ctrl+n")
+                app.screen.query_one("#product").value = YOGURT
+                app.screen.query_one("#qty").value = "1"
+                await pilot.press("ctrl+n")
+                app.screen.query_one("#deliveries").value = "10"
+                await wait_for(pilot, lambda: app.last_quote is not None and app.last_quote.total_fen == 13_500,
+                               what="the live total")
+                assert "135.00" in text_of(app, "#quote")
+                await pilot.press("ctrl+z")  # undo the yogurt
+                assert app.form.lines == ((MILK, 2),)
+                await wait_for(pilot, lambda: app.last_quote.total_fen == 10_000, what="the total after undo")
+                await pilot.press("ctrl+s")
+                await wait_for(pilot, lambda: app.order_code is not None, what="the order submitted")
+                code = app.order_code
+                assert app.order_status == "awaiting_confirmation"
 
-            # The customer replies by SMS; the SMS service handles it; the console shows it charged.
-            inbox_id = world.services.sms.store_incoming(
-                "sim0", SimpleNamespace(sender=PHONE, text=f"1 {code}", received_at=clock.now(), parts=1))
-            world.services.sms.handle_incoming(inbox_id)
-            await wait_for(pilot, lambda: app.order_status in ("charged", "sent_to_dairy"), what="charged")
-            assert "✓" in text_of(app, "#progress")
+                # The confirmation SMS goes out through the real gateway to the modem simulator; the customer's
+                # phone replies; the gateway handles it; the console shows the order charged.
+                sent = await asyncio.to_thread(line.simulator.wait_for_sent, 1, 20)
+                assert code in sent[0].text
+                line.simulator.deliver(PHONE.removeprefix("+86"), f"1 {code}")
+                await wait_for(pilot, lambda: app.order_status in ("charged", "sent_to_dairy"), timeout=20, what="charged")
+                assert "✓" in text_of(app, "#progress")
 
-            # The call ends: wrap-up with a code and notes; "I'm done" makes the agent ready.
-            world.acd.finished(entry.waiting_id)
-            await wait_for(pilot, lambda: app.screen.id == "wrap-modal", what="the wrap-up form")
-            app.screen.query_one("#choice-text").value = "ordered milk"
-            app.screen.query_one("#choice-list").highlighted = 0
-            await pilot.press("enter")
-            await wait_for(pilot, lambda: app.screen.id == "main", what="wrap-up saved")
-            await wait_for(pilot, lambda: app.snapshot.state == "wrap_up", what="wrap-up state")
-            await pilot.press("f5")
-            await wait_for(pilot, lambda: app.snapshot.state == "ready", what="ready after I'm done")
-            rows = list(world.db.query("SELECT code, notes, call_id FROM console_wrapups"))
-            assert rows == [{"code": "order", "notes": "ordered milk", "call_id": "call-1"}]
+                # The call ends: wrap-up with a code and notes; "I'm done" makes the agent ready.
+                world.acd.finished(entry.waiting_id)
+                await wait_for(pilot, lambda: app.screen.id == "wrap-modal", what="the wrap-up form")
+                app.screen.query_one("#choice-text").value = "ordered milk"
+                app.screen.query_one("#choice-list").highlighted = 0
+                await pilot.press("enter")
+                await wait_for(pilot, lambda: app.screen.id == "main", what="wrap-up saved")
+                await wait_for(pilot, lambda: app.snapshot.state == "wrap_up", what="wrap-up state")
+                await pilot.press("f5")
+                await wait_for(pilot, lambda: app.snapshot.state == "ready", what="ready after I'm done")
+                rows = list(world.db.query("SELECT code, notes, call_id FROM console_wrapups"))
+                assert rows == [{"code": "order", "notes": "ordered milk", "call_id": "call-1"}]
 
-            # Pause with a reason, then sign out: out of rotation.
-            await pilot.press("f3")
-            await wait_for(pilot, lambda: app.screen.id == "pause-modal", what="the pause form")
-            await pilot.press("down", "enter")
-            await wait_for(pilot, lambda: app.snapshot.state == "paused", what="paused")
-            assert app.snapshot.reason == "lunch"
-            await pilot.press("f10")
-            await wait_for(pilot, lambda: app.screen.id == "sign-in", what="the sign-in screen")
-            assert world.acd.agent_view(AGENT)["state"] == "offline"
+                # Pause with a reason, then sign out: out of rotation.
+                await pilot.press("f3")
+                await wait_for(pilot, lambda: app.screen.id == "pause-modal", what="the pause form")
+                await pilot.press("down", "enter")
+                await wait_for(pilot, lambda: app.snapshot.state == "paused", what="paused")
+                assert app.snapshot.reason == "lunch"
+                await pilot.press("f10")
+                await wait_for(pilot, lambda: app.screen.id == "sign-in", what="the sign-in screen")
+                assert world.acd.agent_view(AGENT)["state"] == "offline"
 
     asyncio.run(run())
