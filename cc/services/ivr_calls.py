@@ -116,42 +116,31 @@ class IvrRuntime:
         store = self.store_factory()
         env = channel.env
         call = _Call(self, store, channel)
-        call.id = store.start_call(
-            {
-                "id": env.get("agi_uniqueid") or _new_id(),
-                "channel": env.get("agi_channel", ""),
-                "caller": env.get("agi_callerid", ""),
-                "dnid": env.get("agi_dnid", "") or env.get("agi_extension", ""),
-                "script": script,
-                "customer_id": None,
-                "vip": 0,
-                "blacklisted": 0,
-                "tree_id": None,
-                "started_at": self.now(),
-            }
-        )
+        call.id = store.start_call(self._new_call_record(env, script))
         try:
             return call.run(script)
         finally:
             store.close()
 
+    def _new_call_record(self, env: dict[str, str], script: str) -> dict:
+        """The first row of a call, from the AGI environment (classification fills in the rest)."""
+        return {
+            "id": env.get("agi_uniqueid") or _new_id(),
+            "channel": env.get("agi_channel", ""),
+            "caller": env.get("agi_callerid", ""),
+            "dnid": env.get("agi_dnid", "") or env.get("agi_extension", ""),
+            "script": script,
+            "customer_id": None,
+            "vip": 0,
+            "blacklisted": 0,
+            "tree_id": None,
+            "started_at": self.now(),
+        }
+
     def fail_early(self, env: dict[str, str], script: str, reason: str) -> str:
         """Record a call whose AGI session broke before the IVR could start."""
         store = self.store_factory()
-        call_id = store.start_call(
-            {
-                "id": env.get("agi_uniqueid") or _new_id(),
-                "channel": env.get("agi_channel", ""),
-                "caller": env.get("agi_callerid", ""),
-                "dnid": env.get("agi_dnid", ""),
-                "script": script,
-                "customer_id": None,
-                "vip": 0,
-                "blacklisted": 0,
-                "tree_id": None,
-                "started_at": self.now(),
-            }
-        )
+        call_id = store.start_call(self._new_call_record(env, script))
         try:
             store.add_event(call_id, self.now(), "error", "", {"reason": reason})
             store.end_call(call_id, self.now(), [], "error", reason)
