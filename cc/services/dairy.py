@@ -43,7 +43,7 @@ def dairy_payload(order: OrderView, kind: str) -> dict:
 
 
 class DairyService(ServiceBase):
-    def __init__(self, *args, link: DairyLink, address_of=None, **kwargs) -> None:  # noqa: ANN001
+    def __init__(self, *args, link: DairyLink, **kwargs) -> None:  # noqa: ANN001
         super().__init__(*args, **kwargs)
         self.link = link
 
