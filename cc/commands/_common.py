@@ -46,8 +46,34 @@ def state(ctx: typer.Context) -> CliState:
     return root.obj
 
 
+# Commands that only read: on a database file that does not exist they refuse instead of creating an
+# empty one (a mistyped --db would otherwise answer "nothing found" and leave a stray file behind).
+READ_ONLY_COMMANDS = frozenset({"list", "show", "events", "export", "history", "exits", "callbacks", "status",
+                                "preview", "scores", "cards", "calls"})
+
+
 def services(ctx: typer.Context) -> Services:
-    return state(ctx).services
+    cli = state(ctx)
+    if cli._services is None and _reads_only(ctx):
+        _require_database(cli.config.db)
+    return cli.services
+
+
+def _reads_only(ctx: typer.Context) -> bool:
+    names = []
+    while ctx is not None and ctx.parent is not None:
+        names.append(ctx.info_name or "")
+        ctx = ctx.parent
+    return bool(names) and (names[0] in READ_ONLY_COMMANDS or names[-1] == "report")
+
+
+def _require_database(path: str) -> None:
+    from pathlib import Path
+
+    from cc.errors import NotFound
+
+    if path != ":memory:" and not path.startswith("file:") and not Path(path).exists():
+        raise NotFound(f"no database at {path}", "check --db / CC_DB, or create one with 'cc init'")
 
 
 def config(ctx: typer.Context) -> Config:

@@ -130,6 +130,17 @@ def test_init_in_a_missing_folder(cli, tmp_path):
     assert "file is not a database" in result.err
 
 
+def test_read_commands_refuse_a_missing_database_instead_of_creating_one(cli, tmp_path):
+    missing = tmp_path / "typo.db"
+    for argv in (["customer", "list"], ["order", "show", "123456"], ["report", "orders"]):
+        result = cli("--db", str(missing), *argv, db=False)
+        assert_clean_error(result, 1)
+        assert "no database at" in result.err and "cc init" in result.err
+    assert not missing.exists()
+    ok(cli("--db", str(missing), "customer", "add", "--phone", "13800138000", "--name", "王芳", db=False))
+    assert missing.exists()  # a command that writes still creates it
+
+
 # --- customers ---------------------------------------------------------------------------------------
 def test_customer_add_show_list_edit(cli):
     ok(cli("init"))
