@@ -140,13 +140,23 @@ class SmsService:
     def send(self, phone: str, text: str, *, kind: str = "manual") -> dict:
         """Queue a message for the daemon (``cc sms send``); returns the outbox row."""
         phone = _normalize_phone(phone)
-        if kind == "marketing" and self.customers is not None:
-            customer = self.customers.find_by_phone(phone)
-            if customer is not None and customer.opt_out:
-                raise Refused(f"{phone} opted out of marketing SMS", "order confirmations still reach them")
+        refusal = self._marketing_refusal(phone) if kind == "marketing" else None
+        if refusal:
+            raise Refused(f"{phone} {refusal}", "order confirmations still reach them")
         with self.store.transaction():
             outbox_id = self.enqueue(phone, text, kind=kind, created_by=self.acting_user or "operator")
         return self.store.outbox_row(outbox_id)
+
+    def _marketing_refusal(self, phone: str) -> str | None:
+        """Why marketing must not reach this number now (opted out, blacklisted), or None."""
+        customer = self.customers.find_by_phone(phone) if self.customers is not None else None
+        if customer is None:
+            return None
+        if customer.opt_out:
+            return "opted out of marketing SMS"
+        if customer.is_blacklisted:
+            return "is blacklisted"
+        return None
 
     def confirmation_text(self, order: Any) -> str:
         sms = self.config.sms
@@ -203,6 +213,12 @@ class SmsService:
                 self.store.fail_exhausted(
                     row["id"], row["attempt_id"], f"gave up after {row['attempts'] - 1} attempts", iso(now)
                 )
+                continue
+            # Marketing queued by a campaign may wait hours (quiet hours, rate limits): the customer may have
+            # opted out or been blacklisted since, so look again just before it goes out.
+            refusal = self._marketing_refusal(row["phone"]) if row["kind"] == "marketing" else None
+            if refusal:
+                self.store.fail_exhausted(row["id"], row["attempt_id"], f"not sent: the customer {refusal}", iso(now))
                 continue
             return Claimed(
                 id=row["id"], attempt_id=row["attempt_id"], phone=row["phone"], text=row["text"], kind=row["kind"],

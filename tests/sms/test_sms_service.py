@@ -154,6 +154,19 @@ def test_td_opts_out_of_marketing_only(world) -> None:
     assert world.sms.outbox(status="queued")[0]["kind"] == "confirmation"
 
 
+def test_marketing_queued_before_an_opt_out_is_not_sent(world) -> None:
+    queued = world.sms.send(PHONE, "双十一特惠", kind="marketing")
+    other = world.sms.send(OTHER, "双十一特惠", kind="marketing")
+    assert reply(world, "TD").outcome == "opted_out"  # after the campaign queued it, before the modem took it
+    sent = []
+    while (claimed := world.sms.claim_next(MODEM)) is not None:
+        sent.append((claimed.kind, claimed.phone))
+    assert sent == [("reply", PHONE), ("marketing", OTHER)]  # the TD answer goes; the stale marketing does not
+    row = world.sms.store.outbox_row(queued["id"])
+    assert row["status"] == "failed" and "opted out" in row["reason"]
+    assert world.sms.store.outbox_row(other["id"])["status"] == "sending"
+
+
 def test_answers_are_rate_limited_per_number(world) -> None:
     for minute in range(6):
         reply(world, "??", sender="+8613700137000", at=f"2026-11-26T02:1{minute}:00+00:00")
