@@ -10,8 +10,10 @@ import typer
 
 from cc.commands import _common
 
-app = typer.Typer(help="The agent console (bare 'cc agent'); agents: set, login, ready, pause, away, logout, heartbeat, list, events.")
-queue_app = typer.Typer(help="ACD queues: import, list, show, priority, exits, callbacks, callback-done, prompts.", no_args_is_help=True)
+app = typer.Typer(help="The agent console (bare 'cc agent'); agents: set, login, ready, pause, away, logout, heartbeat, list, events;"
+                       " supervisors: force, expert, actions.")
+queue_app = typer.Typer(help="ACD queues: import, list, show, priority, move, voicemail, exits, callbacks, callback-done, prompts.",
+                        no_args_is_help=True)
 
 
 def _acd(ctx: typer.Context):  # noqa: ANN202
@@ -130,6 +132,49 @@ def events_command(
     _common.print_table(["at", "state", "reason", "call"], [[e["at"][:19].replace("T", " "), e["state"], e["reason"], e["call_id"]] for e in events])
 
 
+@app.command("force")
+def force_command(
+    ctx: typer.Context,
+    user: str = typer.Argument(..., help="The agent (user name)."),
+    command: str = typer.Argument(..., help="ready, pause or logout (sign-out)."),
+    reason: str = typer.Argument("", help="With pause: the reason code (meeting, coaching, ...)."),
+) -> None:
+    """A supervisor forces an agent to ready, pause or sign-out (run with --user SUPERVISOR; the state
+    event names the supervisor). A forced sign-out also clears an agent stuck on a call."""
+    _print_agent(_acd(ctx).force_state(user, command, reason))
+
+
+@app.command("expert")
+def expert_command(
+    ctx: typer.Context,
+    user: str = typer.Argument(..., help="The agent (user name)."),
+    off: bool = typer.Option(False, "--off", help="Take the agent out of the expert seat (back to their own group)."),
+) -> None:
+    """Assign the expert seat: put the agent into the expert group (what transfers and conferences to
+    "expert" ring), or take them out with --off."""
+    view = _acd(ctx).assign_expert(user, on=not off)
+    _common.info(f"{view['user']}: group {view['group'] or '-'}" + (" (expert seat)" if view["expert"] else ""))
+
+
+@app.command("actions")
+def actions_command(
+    ctx: typer.Context,
+    user: str = typer.Option(None, "--agent", help="Only actions on this agent."),
+    limit: int = typer.Option(50, "--limit", min=1, max=10000, help="At most this many, newest first."),
+    json_out: bool = typer.Option(False, "--json", help="Print as JSON."),
+) -> None:
+    """The ACD's action log, newest first: supervisors' forced states, expert seats, moved callers and
+    callers sent to voicemail; agents the ACD released; call backs made; transfers."""
+    rows = _acd(ctx).actions(agent=user, limit=limit)
+    if json_out:
+        _common.print_json(rows)
+        return
+    _common.print_table(["at (UTC)", "by", "action", "agent", "caller id", "queue", "outcome", "detail"],
+                        [[r["at"][:19].replace("T", " "), r["by_user"] or "-", r["action"], r["agent"] or "",
+                          "" if r["waiting_id"] is None else r["waiting_id"], r["queue"], r["outcome"], r["detail"]]
+                         for r in rows])
+
+
 # --- queues ----------------------------------------------------------------------------------------
 
 
@@ -196,6 +241,28 @@ def queue_priority(
     """Move a waiting caller up or down the line (supervisor)."""
     row = _acd(ctx).set_priority(waiting_id, priority)
     _common.info(f"caller {row['id']} in {row['queue']} now has priority {row['priority']}")
+
+
+@queue_app.command("move")
+def queue_move(
+    ctx: typer.Context,
+    waiting_id: int = typer.Argument(..., help="The waiting caller's id (see cc queue show)."),
+    queue: str = typer.Argument(..., help="The queue to move the caller to."),
+) -> None:
+    """Move a waiting caller (or a call back) to another queue; they keep their arrival time (supervisor)."""
+    row = _acd(ctx).move_waiting(waiting_id, queue)
+    _common.info(f"caller {row['id']} moved to {row['queue']}")
+
+
+@queue_app.command("voicemail")
+def queue_voicemail(
+    ctx: typer.Context,
+    waiting_id: int = typer.Argument(..., help="The waiting caller's id (see cc queue show)."),
+) -> None:
+    """Send a waiting caller to voicemail (supervisor): the caller hears the voicemail prompt within a
+    poll interval and leaves a message."""
+    row = _acd(ctx).send_to_voicemail(waiting_id)
+    _common.info(f"caller {row['id']} in {row['queue']} goes to voicemail")
 
 
 @queue_app.command("prompts")

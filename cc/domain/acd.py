@@ -260,6 +260,26 @@ def manual_change(command: str, state: str) -> str:
     return MANUAL_TARGET[command]
 
 
+# What a supervisor may force (``cc agent force``): ready and pause follow the manual rules; a sign-out
+# works from any state but ringing (the handler is ringing the agent's phone: wait for the answer or
+# the ring timeout), so an agent stuck on a call can be cleared.
+FORCED = {"ready": "ready", "pause": "pause", "logout": "logout", "sign-out": "logout", "signout": "logout"}
+
+
+def forced_change(command: str, state: str) -> str:
+    """The state a supervisor's forced ``command`` (ready, pause, logout/sign-out) moves an agent to."""
+    manual = FORCED.get(command)
+    if manual is None:
+        raise AcdRuleError(f"cannot force {command!r}: use ready, pause or logout")
+    if manual == "logout":
+        if state == "ringing":
+            raise AcdRuleError("the agent's phone is ringing with a call; force the sign-out after it")
+        return "offline"
+    if state == "offline":
+        raise AcdRuleError("the agent is offline; only the agent can log in")
+    return manual_change(manual, state)
+
+
 def fresh(agent: Agent, now: float, stale_after: float) -> bool:
     """True when the agent's console heartbeat is recent enough (``stale_after`` 0: no check)."""
     if stale_after <= 0:

@@ -38,6 +38,7 @@ class AcdSettings:
     stale_after: float = 60.0  # seconds without a heartbeat before an agent is never offered a call (0: off)
     locale: str = "zh_CN"
     handler_lease: float = 0.0  # seconds without a sign of life before a waiting caller is taken out (0: never)
+    expert_group: str = "expert"  # the agent group call control's "expert" target rings (the expert seat)
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,8 @@ class WaitView:
     expected_wait: int | None = None
     serving: int = 0  # logged-in agents who could take the call
     no_agents: str | None = None  # the queue's no-agents action when none is logged in now
+    divert: str | None = None  # a supervisor's instruction for the handler: "voicemail"
+    divert_by: str = ""
 
 
 class AcdService:
@@ -258,6 +261,8 @@ class AcdService:
             "group": row["grp"], "skills": dict(sorted(row.get("skills", {}).items())),
             "state_since": row["state_since"], "seconds_in_state": max(0, int((now - since).total_seconds())),
             "heartbeat_at": hb, "heartbeat_fresh": fresh, "waiting_id": row["waiting_id"],
+            "expert": bool(row["grp"]) and row["grp"] == self.settings.expert_group,
+            "home_group": row.get("home_grp"),
         }
 
     def agents(self) -> list[dict]:
@@ -375,7 +380,7 @@ class AcdService:
         no_agents = acd.no_agent_action(queue, agents, now_s, self.settings.stale_after)
         expected = acd.expected_wait(ahead, queue.average_handle_seconds, serving) if queue.announce_wait else None
         return WaitView(waiting_id, row["status"], queue.name, waited, ahead, expected_wait=expected, serving=serving,
-                        no_agents=no_agents)
+                        no_agents=no_agents, divert=row.get("divert"), divert_by=row.get("divert_by") or "")
 
     def answered(self, waiting_id: int) -> dict:
         """The agent answered: agent on_call, the caller leaves the queue ("answered")."""
@@ -492,3 +497,117 @@ class AcdService:
 
     def exits(self, call_id: str | None = None, queue: str | None = None, limit: int = 100) -> list[dict]:
         return self.store.exits(call_id, queue, limit)
+
+    # -- supervisor operations -------------------------------------------------------------------------
+
+    def _supervisor(self, by: str | None, what: str) -> str:
+        """The named supervisor or admin doing ``what`` (``by``, else the acting user)."""
+        name = by or self.acting_user
+        if not name:
+            raise UsageError(f"say which supervisor is to {what}", "run with --user SUPERVISOR (or set CC_USER)")
+        me = self.store.user(name)
+        if me is None:
+            raise NotFound(f"no user named '{name}'", "see 'cc user list'")
+        if me["disabled"]:
+            raise Refused(f"user '{name}' is disabled", "an administrator can re-enable it")
+        if me["role"] not in SUPERVISING_ROLES:
+            raise PermissionDenied(f"{name} is {me['role']} and may not {what}", "only a supervisor or an admin may")
+        return name
+
+    def _actor(self, by: str | None, what: str) -> str:
+        """Who does a supervisor operation: a named supervisor/admin, or '' for the site operator (the CLI
+        without --user)."""
+        if not (by or self.acting_user):
+            return ""
+        return self._supervisor(by, what)
+
+    def _action(self, now: str, action: str, by: str, **fields: Any) -> None:
+        self.store.add_action({"at": now, "action": action, "by_user": by, **fields})
+
+    def force_state(self, user: str, command: str, reason: str = "", by: str | None = None) -> dict:
+        """A supervisor forces an agent to ``ready``, ``pause`` (with a reason code) or ``logout``
+        (sign-out); the state event names the supervisor. A forced sign-out also clears an agent stuck
+        on a call (the conversation itself goes on; its end no longer changes the agent's state)."""
+        by = self._supervisor(by, f"force agent '{user}' to {command}")
+        if command == "pause" and not reason.strip():
+            raise UsageError("a forced pause needs a reason code", f"e.g. cc agent force {user} pause meeting")
+        _, now, _ = self._now()
+        with self.store.transaction():
+            row = self._require_agent(user)
+            try:
+                target = acd.forced_change(command, row["state"])
+            except acd.AcdRuleError as exc:
+                raise Refused(f"agent '{user}': {exc}", "see 'cc agent list' for the agents' states") from None
+            self.store.set_state(user, target, now, reason=reason.strip() if target == "paused" else "",
+                                 extra={"wrap_until": None}, by=by)
+            self._action(now, f"force_{acd.FORCED[command]}", by, agent=user,
+                         detail=f"{row['state']} -> {target}" + (f" ({reason.strip()})" if target == "paused" else ""))
+        return self.agent_view(user)
+
+    def assign_expert(self, user: str, on: bool = True, by: str | None = None) -> dict:
+        """Put an agent into the expert seat (the group ``expert_group`` that call control's "expert"
+        target rings) or take them out of it (back to their own group). Recorded in the action log."""
+        by = self._actor(by, "assign the expert seat")
+        expert = self.settings.expert_group
+        _, now, _ = self._now()
+        with self.store.transaction():
+            row = self._require_agent(user)
+            group = row["grp"] or ""
+            if on and group != expert:
+                self.store.set_group(user, expert, group, now)
+                self._action(now, "expert_on", by, agent=user, detail=f"group {group or '-'} -> {expert}")
+            elif not on and group == expert:
+                home = row.get("home_grp") or ""
+                self.store.set_group(user, home, None, now)
+                self._action(now, "expert_off", by, agent=user, detail=f"group {expert} -> {home or '-'}")
+        return self.agent_view(user)
+
+    def _movable(self, waiting_id: int, statuses: tuple[str, ...], what: str) -> dict:
+        row = self.store.waiting(waiting_id)
+        if row is None:
+            raise NotFound(f"no caller {waiting_id} in a queue", "see 'cc queue show'")
+        if row["status"] not in statuses:
+            hint = ("wait until the agent's phone stops ringing" if row["status"] == "ringing"
+                    else "the caller is talking to an agent: transfer the call instead" if row["status"] == "connected"
+                    else "the caller is waiting for a call back; no line is held")
+            raise Refused(f"caller {waiting_id} is {row['status']}; cannot {what}", hint)
+        if row.get("divert"):
+            raise Refused(f"caller {waiting_id} is already being sent to {row['divert']}", "see 'cc queue show'")
+        return row
+
+    def move_waiting(self, waiting_id: int, queue: str, by: str | None = None) -> dict:
+        """Move a waiting caller (or a call back) to another queue. The caller keeps their arrival time
+        and priority, so they take the place in the new line their wait has earned instead of starting
+        at the back; the old queue gets an exit ("overflowed", naming the move). The handler holding the
+        caller notices at its next poll (prompts, timings and overflow rules of the new queue apply)."""
+        by = self._actor(by, "move a waiting caller")
+        target = self.queue(queue)
+        _, now, now_s = self._now()
+        with self.store.transaction():
+            row = self._movable(waiting_id, ("waiting", "callback"), f"move it to '{target.name}'")
+            if row["queue"] == target.name:
+                raise UsageError(f"caller {waiting_id} is already in '{target.name}'", "give another queue")
+            call = self._call(row)
+            line = [self._call(r) for r in self.store.waiting_rows(("waiting", "callback"), row["queue"])]
+            self.store.update_waiting(waiting_id, row["status"], queue=target.name)
+            detail = f"moved to '{target.name}'" + (f" by {by}" if by else "")
+            self._exit(waiting_id, row["call_id"], row["queue"], row["caller"], "overflowed", now,
+                       waited_ms=int((now_s - call.entered) * 1000), position=acd.position(call, line), detail=detail)
+            self._action(now, "move", by, waiting_id=waiting_id, call_id=row["call_id"], queue=row["queue"],
+                         detail=f"{row['queue']} -> {target.name}")
+        return self.store.waiting(waiting_id)
+
+    def send_to_voicemail(self, waiting_id: int, by: str | None = None) -> dict:
+        """Send a waiting caller to voicemail: the handler holding the caller notices at its next poll,
+        writes the exit ("voicemail") and records the caller's message (the queue's voicemail path)."""
+        by = self._actor(by, "send a caller to voicemail")
+        _, now, _ = self._now()
+        with self.store.transaction():
+            row = self._movable(waiting_id, ("waiting",), "send it to voicemail")
+            self.store.update_waiting(waiting_id, "waiting", divert="voicemail", divert_by=by)
+            self._action(now, "voicemail", by, waiting_id=waiting_id, call_id=row["call_id"], queue=row["queue"])
+        return self.store.waiting(waiting_id)
+
+    def actions(self, agent: str | None = None, waiting_id: int | None = None, limit: int = 100) -> list[dict]:
+        """The ACD's action log, newest first: supervisor operations and the ACD's own corrections."""
+        return self.store.actions(agent, waiting_id, limit)

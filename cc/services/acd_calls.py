@@ -121,6 +121,16 @@ class QueueCallFlow:
             view = self.acd.poll(wid)
             if view.status == "gone":
                 return HoldOutcome("error", "the caller's queue row disappeared")
+            if view.queue and view.queue != queue.name:  # a supervisor moved the caller
+                log("acd_moved", {"from": queue.name, "to": view.queue})
+                queue = self.acd.queue(view.queue)
+            if view.divert == "voicemail":  # a supervisor sent the caller to voicemail
+                ch.music(False)
+                by = view.divert_by or "a supervisor"
+                left = self.acd.leave(wid, "voicemail", f"sent to voicemail by {by}")
+                log("acd_exit", left or {})
+                self._voicemail(ch, call_id, voicemail, log)
+                return HoldOutcome("voicemail", f"sent to voicemail from '{queue.name}' by {by}")
             if view.status == "ringing":
                 ch.music(False)
                 outcome = self._ring(ch, wid, call_id, queue, view, log)

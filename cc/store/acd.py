@@ -63,9 +63,10 @@ class AcdStore(ConnectionStore):
 
     def set_state(
         self, user: str, state: str, now: str, *, reason: str = "", expect: tuple[str, ...] | None = None,
-        waiting_id: int | None = None, call_id: str = "", extra: dict | None = None,
+        waiting_id: int | None = None, call_id: str = "", extra: dict | None = None, by: str = "",
     ) -> bool:
-        """Move an agent to ``state`` (only from one of ``expect`` when given) and log the event."""
+        """Move an agent to ``state`` (only from one of ``expect`` when given) and log the event (``by``:
+        who forced it, when not the agent or the ACD itself)."""
         sets = {"state": state, "reason": reason, "state_since": now, "updated_at": now, "waiting_id": waiting_id}
         sets.update(extra or {})
         sql = "UPDATE acd_agents SET " + ", ".join(f"{k} = :{k}" for k in sets) + " WHERE user = :_user"
@@ -76,10 +77,14 @@ class AcdStore(ConnectionStore):
         if self.conn.execute(sql, params).rowcount != 1:
             return False
         self.conn.execute(
-            "INSERT INTO acd_agent_events (user, at, state, reason, waiting_id, call_id) VALUES (?, ?, ?, ?, ?, ?)",
-            (user, now, state, reason, waiting_id, call_id),
+            "INSERT INTO acd_agent_events (user, at, state, reason, waiting_id, call_id, by_user) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (user, now, state, reason, waiting_id, call_id, by),
         )
         return True
+
+    def set_group(self, user: str, group: str, home_group: str | None, now: str) -> None:
+        self.conn.execute("UPDATE acd_agents SET grp = ?, home_grp = ?, updated_at = ? WHERE user = ?",
+                          (group, home_group, now, user))
 
     def heartbeat(self, user: str, now: str) -> bool:
         return self.conn.execute("UPDATE acd_agents SET heartbeat_at = ? WHERE user = ?", (now, user)).rowcount == 1
@@ -132,7 +137,8 @@ class AcdStore(ConnectionStore):
 
     def line(self) -> list[tuple]:
         """(id, queue, entered_at, priority) of every call waiting for an agent (the dispatcher's input)."""
-        return self.conn.execute("SELECT id, queue, entered_at, priority FROM acd_waiting WHERE status = 'waiting'").fetchall()
+        return self.conn.execute(
+            "SELECT id, queue, entered_at, priority FROM acd_waiting WHERE status = 'waiting' AND divert IS NULL").fetchall()
 
     def count_waiting(self, queue: str) -> int:
         return self.conn.execute("SELECT count(*) FROM acd_waiting WHERE queue = ?", (queue,)).fetchone()[0]
@@ -208,6 +214,28 @@ class AcdStore(ConnectionStore):
         self.conn.execute("DELETE FROM acd_waiting WHERE id = ?", (waiting_id,))
 
     # -- history ---------------------------------------------------------------------------------------
+
+    def add_action(self, row: dict) -> int:
+        """One row of the ACD's action log (supervisor operations, releases, call backs, transfers)."""
+        row = {"by_user": "", "agent": None, "waiting_id": None, "call_id": "", "queue": "", "outcome": "ok",
+               "detail": "", **row}
+        cur = self.conn.execute(
+            "INSERT INTO acd_actions (at, by_user, action, agent, waiting_id, call_id, queue, outcome, detail)"
+            " VALUES (:at, :by_user, :action, :agent, :waiting_id, :call_id, :queue, :outcome, :detail)",
+            row,
+        )
+        return int(cur.lastrowid)
+
+    def actions(self, agent: str | None = None, waiting_id: int | None = None, limit: int = 100) -> list[dict]:
+        where, params = [], []
+        if agent:
+            where.append("agent = ?")
+            params.append(agent)
+        if waiting_id is not None:
+            where.append("waiting_id = ?")
+            params.append(waiting_id)
+        sql = "SELECT * FROM acd_actions" + (" WHERE " + " AND ".join(where) if where else "")
+        return self._rows(sql + " ORDER BY id DESC LIMIT ?", (*params, limit))
 
     def add_agent_event(self, user: str, now: str, state: str, reason: str, waiting_id: int | None, call_id: str) -> None:
         self.conn.execute(

@@ -17,7 +17,8 @@ DEFAULT_QUEUES = Path(__file__).resolve().parents[1] / "data" / "queues" / "defa
 
 def settings_from_config(config: Config) -> AcdSettings:
     return AcdSettings(stale_after=config.acd.heartbeat_stale_seconds, locale=config.resolved_locale(),
-                       handler_lease=config.acd.handler_lease_seconds)
+                       handler_lease=config.acd.handler_lease_seconds,
+                       expert_group=config.asterisk.control.expert_group)
 
 
 def read_queue_file(path: str | Path) -> Any:

@@ -1,0 +1,123 @@
+"""SQLite side of QA: scorecard versions, recorded calls to review (acd_recordings with the call, the
+queue exit and the caller's survey beside them), append-only scores and plays."""
+
+from __future__ import annotations
+
+from cc.store.db import ConnectionStore
+
+# The newest recording of each call, with what the reviewer wants beside it.
+_CALLS = """
+SELECT r.id AS recording_id, r.call_id, r.agent, r.queue, r.file, r.started_at,
+       COALESCE(NULLIF(c.caller, ''), e.caller, '') AS caller, c.ended_at, e.waited_ms,
+       (SELECT s.score FROM acd_surveys s WHERE s.call_id = r.call_id ORDER BY s.id DESC LIMIT 1) AS survey,
+       q.id AS score_id, q.total AS qa_total, q.scorer AS qa_scorer, q.at AS qa_at
+FROM acd_recordings r
+LEFT JOIN calls c ON c.id = r.call_id
+LEFT JOIN acd_exits e ON e.id = (SELECT MAX(x.id) FROM acd_exits x WHERE x.call_id = r.call_id AND x.reason = 'answered')
+LEFT JOIN qa_scores q ON q.id = (SELECT MAX(y.id) FROM qa_scores y WHERE y.call_id = r.call_id)
+WHERE r.id = (SELECT MAX(r2.id) FROM acd_recordings r2 WHERE r2.call_id = r.call_id)
+"""
+
+# The newest score of each call (a re-score replaces the earlier ones).
+_LATEST = """
+SELECT q.* FROM qa_scores q
+WHERE q.id = (SELECT MAX(y.id) FROM qa_scores y WHERE y.call_id = q.call_id)
+"""
+
+
+class QaStore(ConnectionStore):
+    # -- who ---------------------------------------------------------------------------------------------
+    def user(self, name: str) -> dict | None:
+        return self._one("SELECT * FROM users WHERE name = ?", (name,))
+
+    def agent(self, user: str) -> dict | None:
+        return self._one("SELECT * FROM acd_agents WHERE user = ?", (user,))
+
+    # -- scorecards --------------------------------------------------------------------------------------
+    def card(self, name: str, version: int | None = None) -> dict | None:
+        if version is None:
+            return self._one("SELECT * FROM qa_cards WHERE name = ? ORDER BY version DESC LIMIT 1", (name,))
+        return self._one("SELECT * FROM qa_cards WHERE name = ? AND version = ?", (name, version))
+
+    def card_by_id(self, card_id: int) -> dict | None:
+        return self._one("SELECT * FROM qa_cards WHERE id = ?", (card_id,))
+
+    def cards(self) -> list[dict]:
+        """The newest version of each card, with how many versions and scores it has."""
+        return self._rows(
+            "SELECT c.*, (SELECT COUNT(*) FROM qa_cards v WHERE v.name = c.name) AS versions,"
+            " (SELECT COUNT(*) FROM qa_scores s JOIN qa_cards v ON v.id = s.card_id WHERE v.name = c.name) AS scores"
+            " FROM qa_cards c WHERE c.version = (SELECT MAX(version) FROM qa_cards m WHERE m.name = c.name)"
+            " ORDER BY c.name"
+        )
+
+    def add_card(self, name: str, definition: str, yaml_text: str, source: str, at: str, by: str) -> tuple[int, int]:
+        """A new version of ``name``; call inside ``transaction()``. Returns (id, version)."""
+        row = self.conn.execute("SELECT COALESCE(MAX(version), 0) FROM qa_cards WHERE name = ?", (name,)).fetchone()
+        version = row[0] + 1
+        cursor = self.conn.execute(
+            "INSERT INTO qa_cards (name, version, definition, yaml, source, loaded_at, loaded_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (name, version, definition, yaml_text, source, at, by),
+        )
+        return cursor.lastrowid, version
+
+    # -- calls to review ---------------------------------------------------------------------------------
+    def calls(self, since: str, until: str, *, agent: str | None = None, unscored: bool = False,
+              limit: int = 200) -> list[dict]:
+        sql = _CALLS + " AND r.started_at >= ? AND r.started_at < ?"
+        params: list = [since, until]
+        if agent:
+            sql += " AND r.agent = ?"
+            params.append(agent)
+        if unscored:
+            sql += " AND q.id IS NULL"
+        sql += " ORDER BY r.started_at DESC, r.id DESC LIMIT ?"
+        params.append(limit)
+        return self._rows(sql, tuple(params))
+
+    def call(self, call_id: str) -> dict | None:
+        return self._one(_CALLS + " AND r.call_id = ?", (call_id,))
+
+    # -- scores ------------------------------------------------------------------------------------------
+    def add_score(self, row: dict) -> int:
+        cursor = self.conn.execute(
+            "INSERT INTO qa_scores (call_id, recording_id, agent, call_at, card_id, answers, total, comment, scorer, at)"
+            " VALUES (:call_id, :recording_id, :agent, :call_at, :card_id, :answers, :total, :comment, :scorer, :at)", row)
+        return cursor.lastrowid
+
+    def scores_for_call(self, call_id: str) -> list[dict]:
+        return self._rows(
+            "SELECT s.*, c.name AS card, c.version AS card_version FROM qa_scores s JOIN qa_cards c ON c.id = s.card_id"
+            " WHERE s.call_id = ? ORDER BY s.id", (call_id,))
+
+    def latest_scores(self, since: str, until: str, agent: str | None = None) -> list[dict]:
+        """The counting score of each call made in [since, until), oldest call first."""
+        sql = _LATEST + " AND q.call_at >= ? AND q.call_at < ?"
+        params: list = [since, until]
+        if agent:
+            sql += " AND q.agent = ?"
+            params.append(agent)
+        return self._rows(sql + " ORDER BY q.call_at, q.id", tuple(params))
+
+    def averages(self, since: str, until: str, agent: str | None = None) -> list[dict]:
+        sql = ("SELECT agent, AVG(total) AS average, COUNT(*) AS calls FROM (" + _LATEST +
+               " AND q.call_at >= ? AND q.call_at < ?" + (" AND q.agent = ?" if agent else "") + ") GROUP BY agent ORDER BY agent")
+        return self._rows(sql, (since, until, agent) if agent else (since, until))
+
+    def surveys(self, since: str, until: str, agent: str | None = None) -> list[dict]:
+        sql = "SELECT agent, at, score, call_id FROM acd_surveys WHERE at >= ? AND at < ?"
+        params: list = [since, until]
+        if agent:
+            sql += " AND agent = ?"
+            params.append(agent)
+        return self._rows(sql + " ORDER BY at", tuple(params))
+
+    # -- plays -------------------------------------------------------------------------------------------
+    def add_play(self, row: dict) -> int:
+        cursor = self.conn.execute(
+            "INSERT INTO qa_plays (call_id, recording_id, actor, dial, at, outcome, detail)"
+            " VALUES (:call_id, :recording_id, :actor, :dial, :at, :outcome, :detail)", row)
+        return cursor.lastrowid
+
+    def plays(self, call_id: str) -> list[dict]:
+        return self._rows("SELECT * FROM qa_plays WHERE call_id = ? ORDER BY id", (call_id,))
