@@ -190,6 +190,21 @@ class ReportsConfig:
     custom: list[CustomReport] = field(default_factory=list)  # named SQL reports (read-only)
     custom_file: str | None = None  # a YAML file with more named reports (a list of name/description/sql/params)
     default_days: int = 7  # without --from, reports cover this many days up to --to (default today)
+    service_level_seconds: int = 20  # service level: callers answered within this many seconds (wallboard and reports)
+
+
+@dataclass
+class WallboardConfig:
+    service_level_target: float = 0.8  # alert when a queue's service level today falls below this (0-1)
+    service_level_min_offered: int = 5  # ... once at least this many callers were offered today
+    caller_wait_alert_seconds: int = 120  # alert when a caller waits longer (critical at twice as long)
+    modem_stale_seconds: int = 120  # a modem whose worker wrote no heartbeat for this long is down
+    agi_stale_seconds: int = 30  # the FastAGI server is down when its heartbeat is older (it beats every 5 s)
+    stuck_ringing_seconds: int = 60  # alert when an agent stays ringing longer (0: never)
+    stuck_on_call_seconds: int = 1800  # ... on one call longer
+    stuck_wrap_up_seconds: int = 300  # ... in wrap-up longer
+    stuck_paused_seconds: int = 1800  # ... paused longer
+    stuck_away_seconds: int = 900  # ... away longer
 
 
 @dataclass
@@ -208,6 +223,7 @@ class Config:
     complaints: ComplaintsConfig = field(default_factory=ComplaintsConfig)
     campaigns: CampaignsConfig = field(default_factory=CampaignsConfig)
     reports: ReportsConfig = field(default_factory=ReportsConfig)
+    wallboard: WallboardConfig = field(default_factory=WallboardConfig)
     source: str | None = field(default=None, metadata={"internal": True})  # the file it came from
 
     @property

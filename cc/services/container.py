@@ -42,6 +42,7 @@ class Services:
     complaints: Any = None  # ComplaintService
     campaigns: Any = None  # CampaignService
     reports: Any = None  # ReportService
+    wallboard: Any = None  # WallboardService (the supervisor's live view)
 
 
 def build_services(
@@ -98,3 +99,7 @@ def _add_care_and_reports(services: Services, database: Any, common: dict) -> No
     from cc.store.reports import ReportStore
 
     services.reports = ReportService(reports=ReportStore(database), **common)
+    from cc.services.wallboard import WallboardService
+    from cc.store.wallboard import WallboardStore
+
+    services.wallboard = WallboardService(wallboard=WallboardStore(database), **common)
