@@ -100,3 +100,28 @@ def t(key: str, locale: str = "en") -> str:
     if found is None:
         found = CATALOG["en"].get(key, key.replace("_", " "))
     return found
+
+
+# QA of recorded calls (issue 7)
+CATALOG["zh_CN"].update({
+    "qa_title": "通话质检", "qa_criterion": "评分项", "qa_label": "说明", "qa_weight": "权重", "qa_points": "分值",
+    "qa_yesno": "是/否", "qa_agent": "坐席", "qa_queue": "队列", "qa_duration": "时长(秒)", "qa_survey": "客户评分",
+    "qa_score": "质检得分", "qa_scored_by": "评分人", "qa_period": "期间", "qa_scored": "已评通话",
+    "qa_average": "质检平均", "qa_surveys": "满意度回访", "qa_survey_average": "满意度平均",
+    "qa_play_key": "播放到我的话机", "qa_score_key": "评分", "qa_save_key": "保存评分", "qa_refresh_key": "刷新",
+    "qa_unscored_key": "只看未评", "qa_back_key": "返回", "qa_total": "加权总分", "qa_comment": "评语（可空）",
+    "qa_saved": "评分已保存", "qa_playing": "您的话机将振铃并播放录音", "qa_pick_call": "请先选择一通录音",
+    "qa_hint_pick_call": "用方向键在列表中选中一通电话", "qa_no_calls": "没有待质检的录音",
+    "qa_form_title": "质检评分", "qa_yes_no_hint": "是 / 否",
+})
+CATALOG["en"].update({
+    "qa_title": "Call QA", "qa_criterion": "criterion", "qa_label": "label", "qa_weight": "weight", "qa_points": "points",
+    "qa_yesno": "yes/no", "qa_agent": "agent", "qa_queue": "queue", "qa_duration": "seconds", "qa_survey": "survey",
+    "qa_score": "QA score", "qa_scored_by": "scored by", "qa_period": "period", "qa_scored": "scored",
+    "qa_average": "QA average", "qa_surveys": "surveys", "qa_survey_average": "survey average",
+    "qa_play_key": "play to my phone", "qa_score_key": "score", "qa_save_key": "save score", "qa_refresh_key": "refresh",
+    "qa_unscored_key": "unscored only", "qa_back_key": "back", "qa_total": "weighted total", "qa_comment": "comment (optional)",
+    "qa_saved": "score saved", "qa_playing": "your phone rings and plays the recording", "qa_pick_call": "select a recorded call first",
+    "qa_hint_pick_call": "pick one in the list with the arrow keys", "qa_no_calls": "no recorded calls to review",
+    "qa_form_title": "Score the call", "qa_yes_no_hint": "yes / no",
+})

@@ -28,6 +28,7 @@ GROUPS: list[tuple[str, str, str]] = [
     ("complaint", "complaint", "Complaints: new, list, show, assign, note, escalate, close."),
     ("campaign", "campaign", "Campaigns from cron: add, list, show, preview, run, calls, pause, resume."),
     ("report", "report", "Reports: orders, sms, complaints, campaigns, calls, custom (table, CSV, JSON, XLSX)."),
+    ("qa", "qa", "QA of recorded calls: scorecards, calls to review, play to a supervisor's phone, score, scores per agent."),
 ]
 
 # (command name, module under cc.commands, function name, help) for single commands such as `cc init`.
