@@ -3,6 +3,9 @@ and a QA service on a frozen clock."""
 
 from __future__ import annotations
 
+import contextlib
+import io
+import sys
 from pathlib import Path
 
 from cc.clock import FrozenClock
@@ -88,3 +91,21 @@ ANSWERS = {"greeting": "yes", "identified_customer": "yes", "understood_request"
            "product_knowledge": "3", "courtesy": "5", "closing": "no"}
 # 10 + 15 + 15 + 25*4/5 + 10*3/5 + 15 + 0 = 81.0
 ANSWERS_TOTAL = 81.0
+
+
+def cli(*argv: str) -> tuple[int, str, str]:
+    import cc.cli
+
+    out, err = io.StringIO(), io.StringIO()
+    code = None
+    old = sys.stdin
+    sys.stdin = io.StringIO("")
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                cc.cli.main(list(argv))
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else 0
+    finally:
+        sys.stdin = old
+    return code, out.getvalue(), err.getvalue()

@@ -3,13 +3,10 @@ with the exit code (never a traceback)."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
-import sys
 
 import pytest
-from qa_helpers import ANSWERS
+from qa_helpers import ANSWERS, cli
 
 RANGE = ("--from", "2026-11-01", "--to", "2026-11-30")
 
@@ -22,24 +19,6 @@ def _env(monkeypatch, tmp_path, db_file):
     monkeypatch.setenv("LANG", "C.UTF-8")
     monkeypatch.setenv("COLUMNS", "200")
     monkeypatch.chdir(tmp_path)
-
-
-def cli(*argv: str) -> tuple[int, str, str]:
-    import cc.cli
-
-    out, err = io.StringIO(), io.StringIO()
-    code = None
-    old = sys.stdin
-    sys.stdin = io.StringIO("")
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            try:
-                cc.cli.main(list(argv))
-            except SystemExit as exc:
-                code = exc.code if isinstance(exc.code, int) else 0
-    finally:
-        sys.stdin = old
-    return code, out.getvalue(), err.getvalue()
 
 
 def sets(answers: dict[str, str]) -> list[str]:
