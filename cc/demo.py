@@ -32,7 +32,13 @@ DISTRICTS = [("朝阳区", "东区"), ("海淀区", "西区"), ("东城区", "�
 STREETS = ["建国路", "中关村大街", "东直门内大街", "西单北大街", "丰台北路", "新华大街", "望京街", "学院路"]
 
 STAFF = [("admin", "admin", "管理员"), ("wangfang", "supervisor", "王芳"), ("lina", "agent", "李娜"),
-         ("zhangwei", "agent", "张伟"), ("expert1", "expert", "陈专家")]
+         ("zhangwei", "agent", "张伟"), ("expert1", "expert", "陈专家"), ("liuyang", "agent", "刘洋"),
+         ("zhaomin", "agent", "赵敏")]
+# The ACD agents (dial string, skills SERVICE:LEVEL) that take the simulated center's calls (cc/sim/center.py).
+AGENTS = [("lina", "PJSIP/1001", ["orders:8", "operator:5"]), ("zhangwei", "PJSIP/1002", ["orders:6", "changes:5", "operator:3"]),
+          ("expert1", "PJSIP/1003", ["complaints:9", "orders:3"]), ("liuyang", "PJSIP/1004", ["orders:5", "complaints:4"]),
+          ("zhaomin", "PJSIP/1005", ["orders:4", "operator:6", "changes:3"])]
+DEMO_SUPERVISOR = "wangfang"
 DEMO_PASSWORD = "demo1234"
 
 
@@ -58,8 +64,7 @@ def run_demo(db_path: Path, *, orders: int = 24, seed: int = 116114, say=None, s
 
     say = say or (lambda text: None)
     rng = random.Random(seed)
-    config = Config(db=str(db_path))
-    config.dairy.drop_dir = str(db_path.parent / f"{db_path.stem}-dairy")
+    config = demo_config(db_path)
     services = build_services(config, rng=rng)
     result = DemoResult(db=str(db_path), dairy_dir=config.dairy.drop_dir)
     phones = _seed(services, rng, result, say)
@@ -82,10 +87,32 @@ def run_demo(db_path: Path, *, orders: int = 24, seed: int = 116114, say=None, s
     return result
 
 
+def demo_config(db_path: Path) -> Config:
+    """The demo's configuration: its database, and the dairy's drop folder next to it."""
+    config = Config(db=str(db_path))
+    config.dairy.drop_dir = str(db_path.parent / f"{db_path.stem}-dairy")
+    return config
+
+
+def seed_center(db_path: Path, *, seed: int = 116114) -> Config:
+    """Only the demo center (staff, agents and queues, catalogue, customers), without the morning of orders."""
+    from cc.services.container import build_services
+
+    rng = random.Random(seed)
+    config = demo_config(db_path)
+    _seed(build_services(config, rng=rng), rng, DemoResult(db=str(db_path), dairy_dir=config.dairy.drop_dir), lambda text: None)
+    return config
+
+
 def _seed(services, rng: random.Random, result: DemoResult, say) -> list[str]:  # noqa: ANN001
     say("建立演示数据 / seeding the demo center")
     for name, role, display in STAFF:
         services.users.add(name, role=role, password=DEMO_PASSWORD, display_name=display)
+    from cc.telephony.acd_wiring import from_services
+
+    acd = from_services(services)  # loads the shipped queues
+    for user, dial, skills in AGENTS:
+        acd.set_agent(user, dial, skills)
     for sku, name, unit, price in PRODUCTS:
         services.catalog.add_product(sku, name=name, price_fen=price, unit=unit)
         services.catalog.set_stock(sku, rng.choice([400, 600, 900]))
