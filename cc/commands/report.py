@@ -1,7 +1,7 @@
 """``cc report``: the fixed reports and site-defined (custom) ones, as a table, CSV, JSON or XLSX.
 
-The queue and agent reports (issue 5, the ACD) are not here yet: each will be one more command below
-calling one more ReportService method, sharing the options and ``_emit``."""
+Each command calls one ReportService method and shares the options and ``_emit``; ``queues`` and
+``agents`` report over the ACD's history with the wallboard's own figures."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import typer
 
 from cc.commands import _common
 
-app = typer.Typer(help="Reports: orders, sms, complaints, campaigns, calls, custom, list.", no_args_is_help=True)
+app = typer.Typer(help="Reports: orders, sms, complaints, campaigns, calls, queues, agents, custom, list.", no_args_is_help=True)
 
 PROGRESS_MIN_ROWS = 10_000
 
@@ -151,6 +151,28 @@ def calls(ctx: typer.Context, start: str = FROM, end: str = TO,
     svc = _common.services(ctx).reports
     want_count = progress is True or (progress is None and sys.stderr.isatty())  # the row count feeds the bar only
     _emit(svc.calls(_period(ctx, start, end), caller=caller, result=result, count=want_count), fmt, output, bom, as_json, progress)
+
+
+@app.command("queues")
+def queues(ctx: typer.Context, start: str = FROM, end: str = TO,
+           interval: str = typer.Option("day", "--interval", "-i", help="30m | 1h | day (local time)."),
+           queue: str = typer.Option(None, "--queue", help="Only this queue."),
+           fmt: str = FORMAT, output: str = OUTPUT, bom: bool = BOM, as_json: bool = JSON, progress: bool = PROGRESS) -> None:
+    """Queues by interval: offered, answered, abandoned, overflowed, service level (reports.service_level_seconds),
+    average speed of answer and handle time, in seconds."""
+    svc = _common.services(ctx).reports
+    _emit(svc.queues(_period(ctx, start, end), interval=interval, queue=queue), fmt, output, bom, as_json, progress)
+
+
+@app.command("agents")
+def agents(ctx: typer.Context, start: str = FROM, end: str = TO,
+           agent: str = typer.Option(None, "--agent", help="Only this agent."),
+           queue: str = typer.Option(None, "--queue", help="Only calls and surveys of this queue."),
+           fmt: str = FORMAT, output: str = OUTPUT, bom: bool = BOM, as_json: bool = JSON, progress: bool = PROGRESS) -> None:
+    """Agents: signed-in, ready, paused (by reason), talk and wrap-up seconds; calls, orders, conversion,
+    survey and QA scores."""
+    svc = _common.services(ctx).reports
+    _emit(svc.agents(_period(ctx, start, end), agent=agent, queue=queue), fmt, output, bom, as_json, progress)
 
 
 @app.command("custom")

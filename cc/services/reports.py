@@ -2,10 +2,9 @@
 calendar days, inclusive) and filters. Each report is a ``Report`` (columns, rows, an optional summary);
 cc/reportio.py writes it as CSV, JSON or XLSX and the command prints tables.
 
-Built in now: orders, sms, complaints, campaigns, calls (detail records). The queue and agent reports
-(offered, answered, abandoned, service level, handle time, signed-in/paused time...) need the ACD's
-history (issue 5); they slot in as one more method here, an entry in ``REPORTS`` and a query in
-cc/store/reports.py. Custom reports: named SELECTs with parameters from the config (``reports.custom``) or a
+Built in: orders, sms, complaints, campaigns, calls (detail records), queues (by interval) and agents over
+the ACD's history. The queue figures are the wallboard's (cc/services/wallboard.py): one query
+(cc.store.wallboard.queue_rows) and one pure function (cc.domain.wallboard.queue_figures) for both. Custom reports: named SELECTs with parameters from the config (``reports.custom``) or a
 YAML file (``reports.custom_file``), run read-only.
 """
 
@@ -60,7 +59,14 @@ REPORTS: dict[str, tuple[str, str]] = {
     "complaints": ("complaints", "Complaints by category: opened, closed, escalated, overdue, hours to close."),
     "campaigns": ("campaigns", "Campaigns: contacts, SMS reached, call list, conversions."),
     "calls": ("calls", "Call detail records: caller, customer, times, wait and duration, IVR path, result."),
+    "queues": ("queues", "Queues by interval: offered, answered, abandoned, overflowed, service level, speed of answer, handle time."),
+    "agents": ("agents", "Agents: signed-in, ready, paused by reason, talk, wrap-up, calls, orders, conversion, QA and survey scores."),
 }
+QUEUE_INTERVALS = ("30m", "1h", "day")
+QUEUE_COLUMNS = ["interval", "queue", "offered", "answered", "abandoned", "overflowed", "other_exits", "refused",
+                 "service_level", "asa_s", "aht_s", "talk_s", "wrap_s", "max_wait_s", "answered_backup", "transferred"]
+AGENT_COLUMNS = ["agent", "name", "signed_in_s", "ready_s", "paused_s", "paused_by_reason", "away_s", "ringing_s",
+                 "talk_s", "wrap_s", "calls", "orders", "conversion", "aht_s", "survey_count", "survey_avg", "qa_avg"]
 
 
 def _yuan(fen: Any) -> str:
@@ -184,6 +190,94 @@ class ReportService(ServiceBase):
         rows = self.reports.calls(period.since, period.until, caller, result)
         chunks = self.reports.calls_csv(period.since, period.until, caller, result)
         return Report("calls", "Call detail records", list(CALLS_COLUMNS), rows, total, {}, period.as_dict(), chunks)
+
+    def queue_figure_rows(self, since: str, until: str, *, interval: str | None = None, queue: str | None = None,
+                          offset_minutes: int = 0) -> list[tuple[dict, Any]]:
+        """(aggregate row, QueueFigures) per interval and queue: the computation the wallboard's "today" shares
+        (cc.store.wallboard.queue_rows + cc.domain.wallboard.queue_figures). Calls answered before ``until``
+        are followed up to a day past it for their talk and wrap-up."""
+        from cc.domain.wallboard import queue_figures
+
+        events_until = iso(parse_iso(until) + timedelta(days=1))
+        found = self.reports.queue_rows(since, until, self.now_iso(), sl_seconds=self.config.reports.service_level_seconds,
+                                        interval=interval, offset_minutes=offset_minutes, queue=queue, events_until=events_until)
+        return [(r, queue_figures(r)) for r in found]
+
+    def queues(self, period: Period, *, interval: str = "day", queue: str | None = None) -> Report:
+        """Per interval (local 30 minutes, hour or day) and queue: callers offered (left the queue in the
+        interval), answered, abandoned, overflowed, other exits (timeout, voicemail, callback, error), refused
+        at the door, service level, ASA, handle time (talk + wrap-up), longest wait, backup-tier answers,
+        transfers. Seconds are averages per call."""
+        from cc.domain.wallboard import add_rows, queue_figures
+
+        self.require(Action.VIEW_REPORTS)
+        if interval not in QUEUE_INTERVALS:
+            raise UsageError(f"unknown interval {interval!r}", f"use --interval {' | '.join(QUEUE_INTERVALS)}")
+        found = self.queue_figure_rows(period.since, period.until, interval=interval, queue=queue,
+                                       offset_minutes=self._local_offset_minutes(period))
+        rows = []
+        for r, f in found:
+            rows.append((r["bucket"], r["queue"], f.offered, f.answered, f.abandoned, f.overflowed,
+                         f.timeout + f.voicemail + f.callback + f.error, f.refused, f.service_level, f.asa_seconds,
+                         f.aht_seconds, f.talk_seconds, f.wrap_seconds, f.max_wait_seconds, f.answered_backup, f.transferred))
+        total = queue_figures(add_rows(r for r, _ in found))
+        summary = {"service_level_seconds": self.config.reports.service_level_seconds, "offered": total.offered,
+                   "answered": total.answered, "abandoned": total.abandoned, "overflowed": total.overflowed,
+                   "service_level": total.service_level, "asa_s": total.asa_seconds, "aht_s": total.aht_seconds}
+        title = f"Queues by {interval}" + (f" ({queue})" if queue else "")
+        return Report("queues", title, list(QUEUE_COLUMNS), rows, len(rows), summary, period.as_dict())
+
+    def agents(self, period: Period, *, agent: str | None = None, queue: str | None = None) -> Report:
+        """Per agent: time signed in (any state but offline), ready, paused (and per reason), away, ringing,
+        talk (on_call), wrap-up, within the period (up to now); calls answered, orders entered, conversion
+        (orders / calls), handle time per call, survey count and average (1-5), QA average (0-100).
+        ``queue``: calls and surveys of that queue only, agents with its skill or its calls."""
+        import json
+
+        self.require(Action.VIEW_REPORTS)
+        end = min(period.until, self.now_iso())
+        times = self.reports.agent_state_times(period.since, max(end, period.since), agent) if end > period.since else []
+        counts = self.reports.agent_counts(period.since, period.until, agent, queue)
+        qa = self.reports.qa_averages(period.since, period.until, agent)
+        staff = {a["user"]: a for a in self.reports.agents()}
+        if agent and agent not in staff and agent not in counts:
+            raise NotFound(f"no agent named {agent!r}", "see 'cc agent list'")
+        per: dict[str, dict[str, Any]] = {}
+        for r in times:
+            entry = per.setdefault(r["user"], {"states": {}, "paused": {}})
+            seconds = float(r["ms"] or 0) / 1000
+            entry["states"][r["state"]] = entry["states"].get(r["state"], 0.0) + seconds
+            if r["state"] == "paused":
+                reason = r["reason"] or "-"
+                entry["paused"][reason] = entry["paused"].get(reason, 0.0) + seconds
+        names = set(per) | set(counts) | ({agent} if agent else set())
+        if queue:
+            definition = self.reports.queue_definition(queue)
+            if definition is None:
+                raise NotFound(f"no queue named {queue!r}", "see 'cc queue list'")
+            service = json.loads(definition).get("service", queue)
+            names = {n for n in names if n in counts or service in staff.get(n, {}).get("skills", {})}
+        if agent:
+            names = {agent}
+        rows = []
+        for user in sorted(names):
+            states = per.get(user, {}).get("states", {})
+            paused = per.get(user, {}).get("paused", {})
+            c = counts.get(user, {})
+            calls, orders = int(c.get("calls", 0)), int(c.get("orders", 0))
+            handle = states.get("on_call", 0.0) + states.get("wrap_up", 0.0)
+            rows.append((
+                user, staff.get(user, {}).get("display_name", ""),
+                round(sum(v for k, v in states.items() if k != "offline")), round(states.get("ready", 0.0)),
+                round(states.get("paused", 0.0)), "; ".join(f"{k}={round(v)}" for k, v in sorted(paused.items())),
+                round(states.get("away", 0.0)), round(states.get("ringing", 0.0)), round(states.get("on_call", 0.0)),
+                round(states.get("wrap_up", 0.0)), calls, orders, round(orders / calls, 4) if calls else None,
+                round(handle / calls, 1) if calls else None, int(c.get("surveys", 0)),
+                round(c["survey_avg"], 2) if c.get("survey_avg") is not None else None, qa.get(user),
+            ))
+        summary = {"agents": len(rows), "calls": sum(r[10] for r in rows), "orders": sum(r[11] for r in rows)}
+        return Report("agents", "Agents" + (f" ({queue})" if queue else ""), list(AGENT_COLUMNS), rows, len(rows),
+                      summary, period.as_dict())
 
     # --- custom reports -----------------------------------------------------------------------------
     def _custom_definitions(self) -> dict[str, dict]:

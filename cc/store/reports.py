@@ -283,3 +283,43 @@ class ReportStore:
             if rows:
                 yield data, rows
             low, low_text = high, bounds["high"]
+
+    # --- queues and agents (the ACD's history; the same queries as the wallboard's "today") ------------
+    def queue_rows(self, since: str, until: str, now: str, *, sl_seconds: float, interval: str | None,
+                   offset_minutes: int, queue: str | None, events_until: str) -> list[dict]:
+        from cc.store.wallboard import queue_rows
+
+        return queue_rows(self.ro(), since, until, now, sl_seconds=sl_seconds, interval=interval,
+                          offset_minutes=offset_minutes, queue=queue, events_until=events_until)
+
+    def agent_state_times(self, since: str, end: str, agent: str | None) -> list[dict]:
+        from cc.store.wallboard import state_time_rows
+
+        return state_time_rows(self.ro(), since, end, agent)
+
+    def agent_counts(self, since: str, until: str, agent: str | None, queue: str | None) -> dict[str, dict]:
+        from cc.store.wallboard import agent_count_rows
+
+        return agent_count_rows(self.ro(), since, until, agent, queue)
+
+    def agents(self) -> list[dict]:
+        """Every ACD agent with their display name and skills (service -> level)."""
+        found = self.all("SELECT a.user, COALESCE(u.display_name, '') AS display_name FROM acd_agents a"
+                         " LEFT JOIN users u ON u.name = a.user ORDER BY a.user")
+        skills: dict[str, dict[str, int]] = {}
+        for user, service, level in self.ro().execute("SELECT user, service, level FROM acd_agent_skills"):
+            skills.setdefault(user, {})[service] = level
+        for row in found:
+            row["skills"] = skills.get(row["user"], {})
+        return found
+
+    def queue_definition(self, name: str) -> str | None:
+        return self.scalar("SELECT definition FROM acd_queues WHERE name = ?", (name,))
+
+    def qa_averages(self, since: str, until: str, agent: str | None) -> dict[str, float]:
+        """Agent -> average QA total of the calls scored (cc/store/qa.py owns the rule), when QA exists here."""
+        try:
+            from cc.store.qa import QaStore
+        except ImportError:
+            return {}
+        return {r["agent"]: round(r["average"], 1) for r in QaStore(self.ro()).averages(since, until, agent)}

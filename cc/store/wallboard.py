@@ -115,12 +115,13 @@ def state_time_rows(conn: sqlite3.Connection, since: str, end: str, agent: str |
     return fetch_rows(conn, sql, {"since": since, "end": end, "agent": agent})
 
 
-def agent_count_rows(conn: sqlite3.Connection, since: str, until: str, agent: str | None = None) -> dict[str, dict]:
+def agent_count_rows(conn: sqlite3.Connection, since: str, until: str, agent: str | None = None,
+                     queue: str | None = None) -> dict[str, dict]:
     """Per agent over [since, until): calls answered, orders entered (first event of an order), survey count
-    and average."""
-    a_exit = " AND agent = :agent" if agent else ""
+    and average. ``queue``: only calls and surveys of that queue (orders are not tied to a queue)."""
+    a_exit = (" AND agent = :agent" if agent else "") + (" AND queue = :queue" if queue else "")
     a_ord = " AND actor = :agent" if agent else ""
-    params = {"since": since, "until": until, "agent": agent}
+    params = {"since": since, "until": until, "agent": agent, "queue": queue}
     out: dict[str, dict] = {}
 
     def put(user: str | None, **values: Any) -> None:
