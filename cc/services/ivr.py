@@ -69,6 +69,30 @@ def parse_yaml(text: str, source: str = "<tree>") -> LoadedTree:
     return LoadedTree(tree, ivr.tree_to_dict(tree), text, source)
 
 
+EDITOR_SOURCE = "cc ivr edit"
+
+
+def tree_yaml(plain: dict[str, Any]) -> str:
+    """A tree's plain form as YAML (what ``parse_yaml`` reads back to the same tree)."""
+    import yaml
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    def flow_list(dumper: yaml.SafeDumper, value: list) -> yaml.Node:  # prompt lists on one line
+        return dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=True)
+
+    Dumper.add_representer(list, flow_list)
+    head = "# IVR tree written by cc (cc ivr edit). Check a copy with: cc ivr validate FILE\n"
+    return head + yaml.dump(plain, Dumper=Dumper, allow_unicode=True, sort_keys=False, width=120, default_flow_style=False)
+
+
+def blocking(problems: list[ivr.Problem], *, check_prompts: bool = False) -> list[ivr.Problem]:
+    """The problems that stop a tree from being loaded (a missing sound file only with ``check_prompts``:
+    'cc ivr prompts build' makes it)."""
+    return [p for p in problems if "no sound file" not in p.message or check_prompts]
+
+
 def _node_at(text: str, line: int) -> str | None:
     """The node whose block holds a line (for YAML syntax errors): the last 'id:' under 'nodes:' above it."""
     current = None
@@ -133,9 +157,9 @@ class IvrService:
 
     def import_loaded(self, loaded: LoadedTree, *, check_prompts: bool = False) -> tuple[int, list[ivr.Problem]]:
         problems = validate(loaded, self.prompts_dir)
-        blocking = [p for p in problems if "no sound file" not in p.message or check_prompts]
-        if blocking:
-            raise TreeInvalid(loaded.source, blocking)
+        found = blocking(problems, check_prompts=check_prompts)
+        if found:
+            raise TreeInvalid(loaded.source, found)
         tree_id = self.store.save_tree(
             loaded.tree.name,
             loaded.source,
@@ -145,6 +169,24 @@ class IvrService:
             self.actor,
         )
         return tree_id, problems  # the remaining problems: missing prompt files (build them)
+
+    def check_plain(self, plain: dict[str, Any], source: str = EDITOR_SOURCE) -> tuple[LoadedTree | None, list[ivr.Problem]]:
+        """An edited tree (plain form) checked like ``cc ivr validate``: written as YAML, read back like a
+        file, validated with this service's prompt files. (None, problems) when it does not even load."""
+        try:
+            loaded = parse_yaml(tree_yaml(plain), source)
+        except TreeInvalid as exc:
+            return None, exc.problems
+        return loaded, validate(loaded, self.prompts_dir)
+
+    def save_plain(self, plain: dict[str, Any], source: str = EDITOR_SOURCE) -> tuple[int, list[ivr.Problem]]:
+        """Save an edited tree as a new version (new calls use it at once); refused with every problem when
+        it does not pass validation. Returns the new tree id and the remaining warnings (missing sound
+        files)."""
+        loaded, problems = self.check_plain(plain, source)
+        if loaded is None:
+            raise TreeInvalid(source, problems)
+        return self.import_loaded(loaded)
 
     def ensure_tree(self) -> tuple[int, ivr.Tree]:
         """The current tree; the shipped default is imported when the database has none."""
@@ -287,3 +329,60 @@ class SimulatedChannel:
 
     def hangup(self) -> None:
         self.say("(hang up)")
+
+
+# ----------------------------------------------------------------------------------------------------
+# Simulating key by key (the editor's simulate pane): the same runtime and channel as `cc ivr simulate`,
+# run again from the start with the keys pressed so far; running out of keys means "waiting".
+
+
+@dataclass
+class Simulation:
+    keys: list[str]
+    lines: list[str]  # what the caller heard and did, in order
+    path: list[str]  # nodes entered
+    result: str | None  # None: the caller waits for input at ``path[-1]``
+    reason: str
+    waiting_for: str = ""  # key | digits (digits then #) while waiting
+
+
+class _SteppedChannel(SimulatedChannel):
+    """Keys from a list; when they run out the caller is waiting (noted) and the run stops there."""
+
+    ran_out = False
+    waiting_for = ""
+
+    def _next_key(self, what: str) -> str:
+        from cc.services.ports import CallerHungUp
+
+        try:
+            return super()._next_key(what)
+        except CallerHungUp:
+            self.ran_out = True
+            raise
+
+    def wait_key(self, timeout: int) -> str:
+        self.waiting_for = "key"
+        return super().wait_key(timeout)
+
+    def read_digits(self, timeout: int, max_digits: int) -> str:
+        self.waiting_for = "digits"
+        return super().read_digits(timeout, max_digits)
+
+    def record(self, file: str, fmt: str, max_seconds: int, beep: bool) -> int:
+        self.say(f"[beep: recording up to {max_seconds}s]")
+        return 3000
+
+
+def simulate_keys(run: Callable[[SimulatedChannel], Any], tree: ivr.Tree, keys: list[str], *, caller_id: str,
+                  call_id: str, prompts_base: str = "") -> Simulation:
+    """Walk ``tree`` with ``keys`` (each a key, 't' for a timeout, or digits then '#') through ``run``
+    (an ``IvrRuntime.run`` against a scratch store); the result says what was heard and where the
+    caller is."""
+    lines: list[str] = []
+    channel = _SteppedChannel(tree, caller_id, list(keys), lines.append, None, prompts_base)
+    channel.env["agi_uniqueid"] = call_id
+    outcome = run(channel)
+    if channel.ran_out:
+        return Simulation(list(keys), lines, list(outcome.path), None, "", channel.waiting_for)
+    return Simulation(list(keys), lines, list(outcome.path), outcome.result, outcome.reason)
