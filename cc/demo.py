@@ -275,3 +275,24 @@ def _all_ledger(services) -> list[dict]:  # noqa: ANN001
     for customer in services.customers.search(limit=1000):
         entries += services.store.ledger(customer.id, 10_000)
     return entries
+
+
+def start_center(config: Config, *, seed: int = 116114, calls_per_minute: float = 3.0, speed: float | None = 1.0):  # noqa: ANN201
+    """The live simulated center on the demo database (cc/sim/center.py), started and ready for callers."""
+    from cc.sim.center import SimCenter
+
+    sim = SimCenter(config, seed=seed, calls_per_minute=calls_per_minute, speed=speed).start()
+    try:
+        sim.wait_started()
+    except BaseException:
+        sim.stop()
+        raise
+    return sim
+
+
+def live_dashboard(config: Config, sim, *, locale: str | None = None, poll_seconds: float = 1.0):  # noqa: ANN001, ANN201
+    """The supervisor dashboard on the simulated center, signed in as the demo supervisor, on its clock."""
+    from cc.tui.supervisor_app import make_supervisor_app
+
+    return make_supervisor_app(config, user=DEMO_SUPERVISOR, password=DEMO_PASSWORD, locale=locale, clock=sim.clock,
+                               poll_seconds=poll_seconds)

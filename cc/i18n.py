@@ -102,6 +102,78 @@ def t(key: str, locale: str = "en") -> str:
     return found
 
 
+# supervisor dashboard (issue 7)
+CATALOG["zh_CN"].update({
+    "supervisor_title": "班长监控台", "confirm_yes": "确定", "confirm_no": "取消",
+    "sv_agents": "坐席", "sv_callers": "排队来电", "sv_charts": "图表", "sv_health": "网关与系统",
+    "sv_waiting": "排队", "sv_longest": "最长等待", "sv_sl": "服务水平", "sv_asa": "平均应答", "sv_aht": "平均处理",
+    "sv_offered": "呼入", "sv_answered": "接通", "sv_abandoned": "放弃", "sv_ready_serving": "就绪/在线",
+    "sv_all": "合计", "sv_agent": "坐席", "sv_in_state": "持续", "sv_call": "当前通话", "sv_calls_today": "今日通话",
+    "sv_orders_today": "今日订单", "sv_heartbeat": "心跳", "sv_stale": "失联", "sv_position": "位置",
+    "sv_caller_waiting": "等待中", "sv_caller_ringing": "振铃", "sv_caller_callback": "等回拨",
+    "sv_caller_connected": "通话中", "sv_no_alerts": "✓ 没有告警", "sv_modems": "短信猫", "sv_dairy_backlog": "待发牛奶厂",
+    "sv_chart_calls": "每半小时来电：今天 / 昨天", "sv_chart_waiting": "最近一小时排队人数",
+    "sv_chart_funnel": "今日订单漏斗", "sv_today": "今天", "sv_yesterday": "昨天", "sv_entered": "已录入",
+    "sv_sms_gateway": "短信网关", "sv_signal": "信号", "sv_registered": "注册", "sv_queue_depth": "队列",
+    "sv_sent": "已发", "sv_no_modems": "没有短信猫上报状态", "sv_sms_queued": "待发短信", "sv_sent_today": "今日已发",
+    "sv_failed_today": "今日失败", "sv_oldest": "最久", "sv_dairy": "牛奶厂接口", "sv_failed": "失败",
+    "sv_agi": "AGI 服务", "sv_agi_unknown": "AGI 服务没有上报过心跳", "sv_up": "运行中", "sv_down": "已停止",
+    "alert_service_level": "队列 {subject} 服务水平 {value}，低于目标 {limit}",
+    "alert_long_wait": "来电 {subject} 已等待 {value}", "alert_modem_down": "短信猫 {subject} 故障",
+    "alert_agi_down": "AGI 服务 {subject} 已停止（{value} 前最后心跳）", "alert_agent_stale": "坐席 {subject} 心跳失联",
+    "alert_agent_stuck": "坐席 {subject} 同一状态已 {value}（上限 {limit}）",
+    "sv_listen_key": "监听", "sv_whisper_key": "耳语", "sv_barge_key": "强插", "sv_ready_key": "强制就绪",
+    "sv_pause_key": "强制暂停", "sv_logout_key": "强制签退", "sv_expert_key": "专家席", "sv_priority_key": "提前",
+    "sv_move_key": "转队列", "sv_voicemail_key": "转留言", "sv_qa_key": "质检", "sv_tabs_key": "切换页签",
+    "sv_help_text": "坐席页选中坐席后：l 监听、w 耳语、b 强插（先响您的话机）、r/p/o 强制就绪/暂停/签退、e 专家席。\n"
+                    "排队来电页选中来电后：+ 提前、m 转到其他队列、v 转语音留言。",
+    "sv_pick_agent": "请先选择坐席", "sv_hint_pick_agent": "按 1 打开坐席页，用方向键选中一位坐席",
+    "sv_pick_caller": "请先选择排队来电", "sv_hint_pick_caller": "按 2 打开排队来电页，用方向键选中一个来电",
+    "sv_phone_rings": "您的话机将振铃", "sv_confirm_barge": "强插 {agent} 的通话？客户和坐席都会听到您。",
+    "sv_confirm_logout": "强制签退 {agent}？", "sv_confirm_voicemail": "把来电 {caller} 转到语音留言？",
+    "sv_signed_out": "已签退", "sv_expert_on": "已加入专家席", "sv_expert_off": "已离开专家席",
+    "sv_priority_raised": "已提前", "sv_move_to": "转到队列", "sv_to_voicemail": "已转语音留言",
+    "sv_qa_missing": "质检功能尚未安装", "sv_hint_qa_missing": "用命令行 cc qa 评分",
+})
+CATALOG["en"].update({
+    "supervisor_title": "Supervisor", "confirm_yes": "Yes", "confirm_no": "No",
+    "sv_agents": "Agents", "sv_callers": "Callers waiting", "sv_charts": "Charts", "sv_health": "Gateway & system",
+    "sv_waiting": "waiting", "sv_longest": "longest", "sv_sl": "SL", "sv_asa": "ASA", "sv_aht": "AHT",
+    "sv_offered": "offered", "sv_answered": "answered", "sv_abandoned": "abandoned", "sv_ready_serving": "ready/in",
+    "sv_all": "all", "sv_agent": "agent", "sv_in_state": "for", "sv_call": "call", "sv_calls_today": "calls",
+    "sv_orders_today": "orders", "sv_heartbeat": "heartbeat", "sv_stale": "stale", "sv_position": "pos",
+    "sv_caller_waiting": "waiting", "sv_caller_ringing": "ringing", "sv_caller_callback": "call back",
+    "sv_caller_connected": "connected", "sv_no_alerts": "✓ no alerts", "sv_modems": "modems",
+    "sv_dairy_backlog": "dairy backlog", "sv_chart_calls": "Calls per half hour: today / yesterday",
+    "sv_chart_waiting": "Callers waiting, last hour", "sv_chart_funnel": "Orders today",
+    "sv_today": "today", "sv_yesterday": "yesterday", "sv_entered": "entered", "sv_sms_gateway": "SMS gateway",
+    "sv_signal": "signal", "sv_registered": "registered", "sv_queue_depth": "queue", "sv_sent": "sent",
+    "sv_no_modems": "no modem has reported", "sv_sms_queued": "SMS queued", "sv_sent_today": "sent today",
+    "sv_failed_today": "failed today", "sv_oldest": "oldest", "sv_dairy": "Dairy link", "sv_failed": "failed",
+    "sv_agi": "AGI server", "sv_agi_unknown": "no AGI server heartbeat recorded", "sv_up": "up", "sv_down": "down",
+    "alert_service_level": "queue {subject}: service level {value} below target {limit}",
+    "alert_long_wait": "caller {subject} waiting {value}", "alert_modem_down": "modem {subject} down",
+    "alert_agi_down": "AGI server {subject} down (last heartbeat {value} ago)",
+    "alert_agent_stale": "agent {subject}: console heartbeat stale",
+    "alert_agent_stuck": "agent {subject} in the same state for {value} (limit {limit})",
+    "sv_listen_key": "listen", "sv_whisper_key": "whisper", "sv_barge_key": "barge", "sv_ready_key": "force ready",
+    "sv_pause_key": "force pause", "sv_logout_key": "force sign-out", "sv_expert_key": "expert seat",
+    "sv_priority_key": "raise priority", "sv_move_key": "move", "sv_voicemail_key": "to voicemail", "sv_qa_key": "QA",
+    "sv_tabs_key": "switch tab",
+    "sv_help_text": "On the Agents tab, select an agent: l listen, w whisper, b barge (your phone rings first),\n"
+                    "r/p/o force ready/pause/sign-out, e expert seat. On the Callers tab, select a caller:\n"
+                    "+ raise priority, m move to another queue, v send to voicemail.",
+    "sv_pick_agent": "select an agent first", "sv_hint_pick_agent": "press 1 for the Agents tab and pick one with the arrow keys",
+    "sv_pick_caller": "select a waiting caller first",
+    "sv_hint_pick_caller": "press 2 for the Callers tab and pick one with the arrow keys",
+    "sv_phone_rings": "your phone rings", "sv_confirm_barge": "Barge into {agent}'s call? The customer and the agent will both hear you.",
+    "sv_confirm_logout": "Sign {agent} out?", "sv_confirm_voicemail": "Send caller {caller} to voicemail?",
+    "sv_signed_out": "signed out", "sv_expert_on": "now in the expert seat", "sv_expert_off": "left the expert seat",
+    "sv_priority_raised": "priority raised", "sv_move_to": "Move to queue", "sv_to_voicemail": "sent to voicemail",
+    "sv_qa_missing": "QA scoring is not installed", "sv_hint_qa_missing": "score calls with 'cc qa' on the command line",
+})
+
+
 # QA of recorded calls (issue 7)
 CATALOG["zh_CN"].update({
     "qa_title": "通话质检", "qa_criterion": "评分项", "qa_label": "说明", "qa_weight": "权重", "qa_points": "分值",

@@ -1,4 +1,5 @@
-"""`cc demo --headless`: the main job on a fresh machine runs the whole pipeline and exits 0."""
+"""`cc demo --headless`: the main job on a fresh machine runs the whole pipeline (and, with --minutes, the
+simulated center) and exits 0."""
 
 from __future__ import annotations
 
@@ -12,12 +13,16 @@ from pathlib import Path
 def test_demo_headless_runs_the_pipeline_through_sms(tmp_path: Path) -> None:
     db = tmp_path / "demo.db"
     done = subprocess.run(
-        [sys.executable, "-m", "cc", "--db", str(db), "demo", "--headless"],
+        [sys.executable, "-m", "cc", "--db", str(db), "demo", "--headless", "--minutes", "4", "--rate", "5"],
         capture_output=True, text=True, timeout=180, cwd=tmp_path,
     )
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert "ledger matches balances: yes" in out
+    # Then four simulated minutes of the live center: callers through the IVR and the ACD to the agents.
+    assert "simulated minutes: 4.0" in out
+    answered = int(re.search(r"calls offered to queues: (\d+), answered: (\d+)", out).group(2))
+    assert answered > 0, out
     sent = int(re.search(r"SMS sent through the modem simulator: (\d+)", out).group(1))
     assert sent > 0
     files = int(re.search(r"\((\d+) order files\)", out).group(1))
@@ -41,3 +46,10 @@ def test_demo_refuses_to_overwrite_an_explicit_database(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert "Error:" in done.stderr and "--force" in done.stderr
+
+
+def test_demo_refuses_a_bad_rate(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "cc", "--db", str(tmp_path / "d.db"), "demo", "--headless", "--rate", "0"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "Error:" in done.stderr and "--rate" in done.stderr and "Traceback" not in done.stderr

@@ -14,11 +14,29 @@ def demo(
     headless: bool = typer.Option(False, "--headless", help="Print a plain summary and exit (for scripts and CI)."),
     orders: int = typer.Option(24, "--orders", help="How many orders the agents key in."),
     force: bool = typer.Option(False, "--force", help="Overwrite the --db file if it exists."),
+    minutes: float = typer.Option(0.0, "--minutes", help="With --headless: then run the simulated center for this many simulated minutes."),
+    rate: float = typer.Option(3.0, "--rate", help="Simulated callers a minute."),
+    speed: float = typer.Option(1.0, "--speed", help="Live dashboard: simulated seconds per real second (1 = real time)."),
+    seed: int = typer.Option(116114, "--seed", help="Random seed: the same seed plays the same demo."),
+    lang: str = typer.Option(None, "--lang", help="Dashboard language: zh_CN or en."),
 ) -> None:
-    """Build a demo call center (cc-demo.db unless --db) and run orders through the whole pipeline."""
-    from cc.demo import run_demo
+    """Build a demo call center (cc-demo.db unless --db), run orders through the whole pipeline, then open the
+    supervisor dashboard on a live simulated center (callers, agents, customers' SMS replies); quit it with
+    ctrl+q. With --headless: a plain summary instead (and --minutes N of the simulated center)."""
+    import os
+    import sys
+
+    from cc.demo import demo_config, run_demo
     from cc.errors import UsageError
 
+    if minutes < 0 or minutes > 24 * 60:
+        raise UsageError(f"--minutes {minutes:g} is out of range", "give 0 to 1440 simulated minutes")
+    if rate <= 0 or rate > 600:
+        raise UsageError(f"--rate {rate:g} is out of range", "give more than 0 and at most 600 callers a minute")
+    if speed <= 0 or speed > 1000:
+        raise UsageError(f"--speed {speed:g} is out of range", "give more than 0 and at most 1000 (1 = real time)")
+    if lang not in (None, "zh_CN", "en"):
+        raise UsageError(f"unknown language {lang!r}", "use --lang zh_CN or --lang en")
     explicit = state(ctx).db_path
     path = Path(explicit or "cc-demo.db").resolve()
     if path.exists():
@@ -27,14 +45,42 @@ def demo(
         for suffix in ("", "-wal", "-shm"):
             Path(str(path) + suffix).unlink(missing_ok=True)
     if headless:
-        result = run_demo(path, orders=orders)
+        result = run_demo(path, orders=orders, seed=seed)
         _summary_plain(result)
+        if minutes > 0:
+            from cc.sim.center import SimCenter
+
+            sim = SimCenter(demo_config(path), seed=seed, calls_per_minute=rate)
+            try:
+                summary = sim.run(minutes, timeout=600)
+            except KeyboardInterrupt:
+                sim.stop()
+                raise
+            print("\n".join(summary.lines()))
         return
     from rich.console import Console
 
     console = Console()
-    result = run_demo(path, orders=orders, say=lambda text: console.print(text, highlight=False))
+    result = run_demo(path, orders=orders, seed=seed, say=lambda text: console.print(text, highlight=False))
     _summary_rich(console, result)
+    if not os.environ.get("TEXTUAL_DRIVER") and not (sys.stdin.isatty() and sys.stdout.isatty()):
+        console.print("(not a terminal: the live dashboard needs one; 'cc demo --headless --minutes 10' simulates without it)")
+        return
+    _live(console, demo_config(path), rate=rate, speed=speed, seed=seed, lang=lang)
+
+
+def _live(console, config, *, rate: float, speed: float, seed: int, lang: str | None) -> None:  # noqa: ANN001
+    from cc.demo import live_dashboard, start_center
+
+    console.print("启动模拟呼叫中心 / starting the simulated call center ...")
+    sim = start_center(config, seed=seed, calls_per_minute=rate, speed=speed)
+    try:
+        live_dashboard(config, sim, locale=lang).run()
+    finally:
+        console.print("停止模拟 / stopping the simulation (calls in progress are played to their end) ...")
+        summary = sim.stop()
+    for line in summary.lines():
+        console.print(line, highlight=False)
 
 
 def _summary_plain(result) -> None:  # noqa: ANN001

@@ -34,7 +34,7 @@ GROUPS: list[tuple[str, str, str]] = [
 # (command name, module under cc.commands, function name, help) for single commands such as `cc init`.
 COMMANDS: list[tuple[str, str, str, str]] = [
     ("init", "init", "init", "Create the database, or bring an existing one up to date. Safe to run again."),
-    ("demo", "demo", "demo", "Build a demo call center (cc-demo.db unless --db) and run orders through the whole pipeline."),
+    ("demo", "demo", "demo", "Build a demo call center (cc-demo.db unless --db), run orders through it, then watch it live on the supervisor dashboard."),
 ]
 
 

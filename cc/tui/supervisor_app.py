@@ -1,0 +1,671 @@
+"""``cc supervisor``: the supervisor's live wallboard and actions (issue 7).
+
+Built by ``make_supervisor_app(config, ...)`` so the command, ``cc demo``, the bench and the tests build the
+same app. The model is the agent console (cc/tui/agent_app.py): one backend thread owns the SQLite
+connection (``cc.tui.backend.Backend``, driving a ``SupervisorService`` instead of a ``ConsoleService``);
+workers call it and post messages; only handlers touch widgets. The wallboard polls an immutable
+``Wallboard`` snapshot and re-arms its timer only after the previous poll was drawn, so refreshes never
+overlap; tables are updated cell by cell (rows rebuilt only when the set of rows changes), so nothing
+flickers. A service error becomes a modal with the message and the hint; the dashboard keeps refreshing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
+
+from cc.clock import Clock
+from cc.domain.wallboard import AgentBoard, Wallboard, WaitingCaller
+from cc.i18n import t
+from cc.services.agent_console import PAUSE_REASONS
+from cc.tui.agent_app import Failed, _drawing, _err_text
+from cc.tui.agent_screens import ChoiceModal, ErrorModal, Localized, localize_bindings
+from cc.tui.backend import Backend, NotSignedIn
+from cc.tui.supervisor_charts import columns, hbars
+from cc.tui.supervisor_screens import ConfirmModal, SupervisorHelp, SupervisorSignIn
+
+CSS_PATHS = [Path(__file__).with_name("agent.tcss"), Path(__file__).with_name("supervisor.tcss")]
+SupervisorFactory = Callable[[str | None], Any]  # user (None: before sign-in) -> SupervisorService
+
+
+# -- messages (posted by workers, handled on the app's thread) ------------------------------------------
+class SignedIn(Message):
+    def __init__(self, account: dict, queues: tuple[str, ...]) -> None:
+        super().__init__()
+        self.account, self.queues = account, queues
+
+
+class Polled(Message):
+    def __init__(self, board: Wallboard, started: float) -> None:
+        super().__init__()
+        self.board, self.started = board, started
+
+
+class Done(Message):
+    """An action finished: a line for the activity bar."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+
+# -- formatting -----------------------------------------------------------------------------------------
+def dur(seconds: float | None) -> str:
+    """12:05 (minutes:seconds), 1:02:05 past an hour; '-' when unknown."""
+    if seconds is None:
+        return "-"
+    s = max(0, int(seconds))
+    h, rest = divmod(s, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+def _sync_table(table: DataTable, rows: list[tuple[str, tuple]]) -> None:
+    """Bring ``table`` to ``rows`` ((key, cells) in order) with the fewest changes: cells updated in
+    place when the rows are the same; rebuilt in one go otherwise, keeping the cursor on the same key."""
+    keys = [key for key, _ in rows]
+    current = [rk.value for rk in table.rows]
+    if current == keys:
+        column_keys = list(table.columns)
+        for key, cells in rows:
+            old = table.get_row(key)
+            for column, new, was in zip(column_keys, cells, old):
+                if new != was:
+                    table.update_cell(key, column, new)
+        return
+    selected = current[table.cursor_row] if current and 0 <= table.cursor_row < len(current) else None
+    table.clear()
+    for key, cells in rows:
+        table.add_row(*cells, key=key)
+    if selected in keys:
+        table.move_cursor(row=keys.index(selected), animate=False)
+
+
+class WallboardScreen(Screen, Localized):
+    BINDINGS = [
+        Binding("f1", "app.help", "help_key"),
+        Binding("l", "app.spy('listen')", "sv_listen_key"),
+        Binding("w", "app.spy('whisper')", "sv_whisper_key"),
+        Binding("b", "app.spy('barge')", "sv_barge_key"),
+        Binding("r", "app.force('ready')", "sv_ready_key"),
+        Binding("p", "app.force('pause')", "sv_pause_key"),
+        Binding("o", "app.force('logout')", "sv_logout_key"),
+        Binding("e", "app.expert", "sv_expert_key"),
+        Binding("plus", "app.priority", "sv_priority_key"),
+        Binding("m", "app.move", "sv_move_key"),
+        Binding("v", "app.voicemail", "sv_voicemail_key"),
+        Binding("q", "app.qa", "sv_qa_key"),
+        Binding("1", "app.tab('tab-agents')", "sv_agents", show=False),
+        Binding("2", "app.tab('tab-callers')", "sv_callers", show=False),
+        Binding("3", "app.tab('tab-charts')", "sv_charts", show=False),
+        Binding("4", "app.tab('tab-health')", "sv_health", show=False),
+        Binding("f10", "app.sign_out", "sign_out_key", show=False),
+        Binding("ctrl+t", "app.toggle_dark", "theme_key", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__(id="wallboard")
+        self.ready = False
+        self._localize()
+
+    def compose(self) -> ComposeResult:
+        L = self.L  # noqa: N806
+        yield Static("", id="sv-status")
+        yield Static(L("sv_no_alerts"), id="sv-alerts")
+        yield DataTable(id="sv-queues", cursor_type="none", zebra_stripes=True)
+        with TabbedContent(id="sv-tabs", initial="tab-agents"):
+            with TabPane(L("sv_agents"), id="tab-agents"):
+                yield DataTable(id="sv-agents", cursor_type="row", zebra_stripes=True)
+            with TabPane(L("sv_callers"), id="tab-callers"):
+                yield DataTable(id="sv-callers", cursor_type="row", zebra_stripes=True)
+            with TabPane(L("sv_charts"), id="tab-charts"):
+                yield VerticalScroll(Static("", id="sv-charts"))
+            with TabPane(L("sv_health"), id="tab-health"):
+                yield VerticalScroll(Static("", id="sv-health"))
+        yield Static("", id="sv-activity")
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        L = self.L  # noqa: N806
+        self.query_one("#sv-queues", DataTable).add_columns(
+            L("queue"), L("sv_waiting"), L("sv_longest"), L("sv_sl"), L("sv_asa"), L("sv_aht"),
+            L("sv_offered"), L("sv_answered"), L("sv_abandoned"), L("sv_ready_serving"))
+        self.query_one("#sv-agents", DataTable).add_columns(
+            L("sv_agent"), L("status"), L("sv_in_state"), L("sv_call"), L("queue"), L("sv_calls_today"),
+            L("sv_orders_today"), L("sv_heartbeat"))
+        self.query_one("#sv-callers", DataTable).add_columns(
+            L("queue"), L("phone"), L("customer"), L("priority"), L("sv_position"), L("waited"), L("status"))
+        self.ready = True
+        self.app.wallboard_ready()
+
+
+class SupervisorApp(App):
+    CSS_PATH = CSS_PATHS
+    TITLE = "cc supervisor"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS = [Binding("ctrl+q", "quit", "quit_key")]
+
+    def __init__(self, factory: SupervisorFactory, *, locale: str = "zh_CN", user: str | None = None,
+                 password: str | None = None, poll_seconds: float = 1.0, dark: bool = True,
+                 zone: str = "Asia/Shanghai", expert_group: str = "expert", stats_keep: int = 2000) -> None:
+        super().__init__()
+        from zoneinfo import ZoneInfo
+
+        self.backend = Backend(factory)
+        self.locale = locale
+        self.initial_user = user
+        self.initial_password = password
+        self.poll_seconds = poll_seconds
+        self.theme = "textual-dark" if dark else "textual-light"
+        self.zone = ZoneInfo(zone)
+        self.expert_group = expert_group
+        self.account: dict | None = None
+        self.queue_names: tuple[str, ...] = ()
+        self.board: Wallboard | None = None
+        self._polling = False
+        self.polls = 0  # snapshots drawn
+        self.poll_starts: deque[float] = deque(maxlen=stats_keep)  # monotonic, when each poll began (tests)
+        self.frame_ms: deque[float] = deque(maxlen=stats_keep)  # poll start -> the screen painted with it
+        self.draw_ms: deque[float] = deque(maxlen=stats_keep)  # time the handler spent updating widgets
+        self.activity: list[str] = []
+
+    def L(self, key: str) -> str:  # noqa: N802
+        return t(key, self.locale)
+
+    # -- start, sign in, sign out ------------------------------------------------------------------------
+    def on_mount(self) -> None:
+        localize_bindings(self, self.locale)
+        self.push_screen(SupervisorSignIn(self.initial_user))
+        if self.initial_user and self.initial_password:
+            self.sign_in(self.initial_user, self.initial_password)
+
+    def sign_in(self, user: str, password: str) -> None:
+        self._sign_in(user, password)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="sign-in")
+    def _sign_in(self, user: str, password: str) -> None:
+        try:
+            account = self.backend.sign_in(user, password)
+            queues = self.backend.call(lambda s: s.queue_names())
+        except Exception as exc:  # noqa: BLE001 - shown, never fatal
+            self.post_message(Failed(exc, "sign_in"))
+            return
+        self.post_message(SignedIn(account, queues))
+
+    def on_signed_in(self, message: SignedIn) -> None:
+        self.account, self.queue_names = message.account, message.queues
+        self.switch_screen(WallboardScreen())
+
+    def wallboard_ready(self) -> None:
+        self._poll()
+
+    def action_sign_out(self) -> None:
+        self._sign_out()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="sign-in")
+    def _sign_out(self) -> None:
+        try:
+            self.backend.sign_out()
+        except Exception as exc:  # noqa: BLE001
+            self.post_message(Failed(exc, "sign_out"))
+        self.call_from_thread(self._back_to_sign_in)
+
+    def _back_to_sign_in(self) -> None:
+        self.board, self.account = None, None
+        self.switch_screen(SupervisorSignIn(self.initial_user))
+
+    def on_unmount(self) -> None:
+        try:
+            self.backend.close()
+        except Exception:  # noqa: BLE001, S110 - best effort on the way out
+            pass
+
+    # -- errors ------------------------------------------------------------------------------------------
+    def on_failed(self, message: Failed) -> None:
+        if isinstance(message.error, NotSignedIn):
+            self._polling = False
+            return
+        text, hint = _err_text(message.error)
+        if message.where == "sign_in" and isinstance(self.screen, SupervisorSignIn):
+            self.screen.show_message(f"{text}\n{hint}")
+            return
+        if message.where == "poll":
+            self._note(f"{self.L('error')}: {text}")
+            self._rearm()
+            if any(isinstance(s, ErrorModal) for s in self.screen_stack):
+                return
+        self.push_screen(ErrorModal(text, hint))
+
+    # -- the live view -----------------------------------------------------------------------------------
+    def _rearm(self) -> None:
+        self._polling = False
+        if self.backend.signed_in:
+            self.set_timer(max(0.001, self.poll_seconds), self._poll)
+
+    def _poll(self) -> None:
+        if self._polling or not self.backend.signed_in:
+            return
+        self._polling = True
+        started = time.monotonic()
+        self.poll_starts.append(started)
+        self._poll_worker(started)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="poll")
+    def _poll_worker(self, started: float) -> None:
+        try:
+            board = self.backend.call(lambda s: s.snapshot())
+        except Exception as exc:  # noqa: BLE001
+            self.post_message(Failed(exc, "poll"))
+            return
+        self.post_message(Polled(board, started))
+
+    def on_polled(self, message: Polled) -> None:
+        if not self.backend.signed_in:
+            self._polling = False
+            return
+        self.board = message.board
+        began = time.monotonic()
+        if self._main() is not None:
+            self._draw()
+        self.draw_ms.append((time.monotonic() - began) * 1000)
+        started = message.started
+        self.call_after_refresh(lambda: self._painted(started))
+
+    def _painted(self, started: float) -> None:
+        self.frame_ms.append((time.monotonic() - started) * 1000)
+        self.polls += 1
+        self._rearm()
+
+    def _main(self) -> WallboardScreen | None:
+        for screen in self.screen_stack:
+            if isinstance(screen, WallboardScreen) and screen.ready:
+                return screen
+        return None
+
+    @_drawing
+    def _draw(self) -> None:
+        main, board = self._main(), self.board
+        if main is None or board is None:
+            return
+        self._draw_status(main, board)
+        self._draw_alerts(main, board)
+        self._draw_queues(main, board)
+        self._draw_agents(main, board)
+        self._draw_callers(main, board)
+        tabs = main.query_one("#sv-tabs", TabbedContent).active
+        if tabs == "tab-charts":
+            self._draw_charts(main, board)
+        elif tabs == "tab-health":
+            self._draw_health(main, board)
+
+    def _local(self, at: str) -> str:
+        from datetime import datetime
+
+        try:
+            return datetime.fromisoformat(at.replace("Z", "+00:00")).astimezone(self.zone).strftime("%H:%M:%S")
+        except ValueError:
+            return at
+
+    def _draw_status(self, main: WallboardScreen, board: Wallboard) -> None:
+        L = self.L  # noqa: N806
+        agi = "?" if not board.agi.known else ("✓" if board.agi.up else "✗")
+        modems = board.sms.modems
+        up = sum(1 for m in modems if not m.down)
+        user = (self.account or {}).get("name", "")
+        text = (f"{L('supervisor_title')} · {user} · {self._local(board.at)} · {L('sv_waiting')} {board.waiting_total}"
+                f" · {L('sv_longest')} {dur(board.longest_wait_seconds)} · {L('sv_sl')} {pct(board.totals.service_level)}"
+                f" · AGI {agi} · {L('sv_modems')} {up}/{len(modems)} · {L('sv_dairy_backlog')} {board.dairy.backlog}")
+        main.query_one("#sv-status", Static).update(text)
+
+    def alert_text(self, alert: Any) -> str:
+        """One line per alert in the dashboard's language, built from the alert's kind and values."""
+        L = self.L  # noqa: N806
+        value, limit = alert.value, alert.limit
+        if alert.kind == "service_level":
+            return L("alert_service_level").format(subject=alert.subject, value=pct(value), limit=pct(limit))
+        if alert.kind == "long_wait":
+            return L("alert_long_wait").format(subject=alert.subject, value=dur(value))
+        if alert.kind in ("modem_down", "agi_down", "agent_stale"):
+            return L(f"alert_{alert.kind}").format(subject=alert.subject, value=dur(value))
+        if alert.kind == "agent_stuck":
+            return L("alert_agent_stuck").format(subject=alert.subject, value=dur(value), limit=dur(limit))
+        return alert.message
+
+    def _draw_alerts(self, main: WallboardScreen, board: Wallboard) -> None:
+        widget = main.query_one("#sv-alerts", Static)
+        alerts = board.alerts
+        critical = any(a.severity == "critical" for a in alerts)
+        widget.set_class(critical, "critical")
+        widget.set_class(bool(alerts) and not critical, "warning")
+        if not alerts:
+            widget.update(self.L("sv_no_alerts"))
+            return
+        shown = alerts[:3]
+        lines = [("‼ " if a.severity == "critical" else "! ") + self.alert_text(a) for a in shown]
+        if len(alerts) > len(shown):
+            lines[-1] += f"  (+{len(alerts) - len(shown)})"
+        widget.update(Text("\n".join(lines)))
+
+    def _draw_queues(self, main: WallboardScreen, board: Wallboard) -> None:
+        rows = []
+        for q in (*board.queues, None):
+            if q is None:
+                f, name, waiting, longest, ready = board.totals, self.L("sv_all"), board.waiting_total, \
+                    board.longest_wait_seconds, ""
+            else:
+                f, name, waiting, longest = q.today, q.label or q.name, q.waiting, q.longest_wait_seconds
+                ready = f"{q.agents_ready}/{q.agents_serving}"
+            sl = Text(pct(f.service_level))
+            if f.service_level is not None and f.service_level < board.service_level_target:
+                sl.stylize("bold red")
+            rows.append((q.name if q else "*", (name, str(waiting), dur(longest), sl, dur(f.asa_seconds),
+                                                dur(f.aht_seconds), str(f.offered), str(f.answered),
+                                                str(f.abandoned), ready)))
+        _sync_table(main.query_one("#sv-queues", DataTable), rows)
+
+    def _agent_cells(self, a: AgentBoard) -> tuple:
+        L = self.L  # noqa: N806
+        state = L(f"state_{a.state}") + (f" ({L(a.reason)})" if a.reason else "")
+        if a.group == self.expert_group:
+            state += " ★"
+        call = " ".join(x for x in (a.customer or "", a.caller or "") if x) or "-"
+        heartbeat = Text(dur(a.heartbeat_age_seconds))
+        if a.stale:
+            heartbeat = Text(f"⚠ {dur(a.heartbeat_age_seconds)} {L('sv_stale')}", style="bold red")
+        return (a.display_name or a.user, state, dur(a.seconds_in_state), call, a.queue or "-", str(a.calls_today),
+                str(a.orders_today), heartbeat)
+
+    def _draw_agents(self, main: WallboardScreen, board: Wallboard) -> None:
+        _sync_table(main.query_one("#sv-agents", DataTable), [(a.user, self._agent_cells(a)) for a in board.agents])
+
+    def _caller_cells(self, c: WaitingCaller, label: str) -> tuple:
+        L = self.L  # noqa: N806
+        customer = (c.customer or "-") + (" VIP" if c.vip else "")
+        status = L(f"sv_caller_{c.status}") + (f" {c.agent}" if c.agent else "") + (" ⇡" if c.overflow else "")
+        return (label, c.number, customer, str(c.priority), "-" if c.position is None else str(c.position),
+                dur(c.wait_seconds), status)
+
+    def _draw_callers(self, main: WallboardScreen, board: Wallboard) -> None:
+        rows = [(str(c.waiting_id), self._caller_cells(c, q.label or q.name)) for q in board.queues for c in q.callers]
+        _sync_table(main.query_one("#sv-callers", DataTable), rows)
+
+    def _draw_charts(self, main: WallboardScreen, board: Wallboard) -> None:
+        L, c = self.L, board.charts  # noqa: N806
+        width = max(30, main.size.width - 4)
+        out = Text()
+        out.append(L("sv_chart_calls") + "\n", style="bold")
+        out.append_text(columns([(L("sv_today"), c.calls_today, "bold cyan"),
+                                 (L("sv_yesterday"), c.calls_yesterday, "magenta")],
+                                height=5, width=width, axis=("00:00", "12:00", "24:00")))
+        out.append("\n\n" + L("sv_chart_waiting") + "\n", style="bold")
+        minutes = c.waiting_minutes
+        axis = (minutes[0], minutes[-1]) if minutes else ()
+        out.append_text(columns([(L("sv_waiting"), c.waiting_last_hour, "yellow")], height=4, width=width, axis=axis))
+        out.append("\n\n" + L("sv_chart_funnel") + "\n", style="bold")
+        f = c.funnel
+        out.append_text(hbars([(L("sv_entered"), f.entered), (L("confirmed"), f.confirmed), (L("charged"), f.charged),
+                               (L("sent_to_dairy"), f.sent_to_dairy)], width=width, style="green"))
+        main.query_one("#sv-charts", Static).update(out)
+
+    def _draw_health(self, main: WallboardScreen, board: Wallboard) -> None:
+        L = self.L  # noqa: N806
+        out = Text()
+        out.append(L("sv_sms_gateway") + "\n", style="bold")
+        for m in board.sms.modems:
+            signal = "-" if m.signal in (None, 99) else f"{m.signal}/31"
+            reg = "?" if m.registered is None else ("✓" if m.registered else "✗")
+            line = (f"{m.name}: {m.state} · {L('sv_signal')} {signal} · {L('sv_registered')} {reg}"
+                    f" {m.operator or ''} · {L('sv_heartbeat')} {dur(m.heartbeat_age_seconds)}"
+                    f" · {L('sv_queue_depth')} {m.queue_depth} · {L('sv_sent')} {m.sent_count}")
+            if m.last_error:
+                line += f" · {m.last_error}"
+            out.append(("✗ " if m.down else "✓ ") + line + "\n", style="bold red" if m.down else "")
+        if not board.sms.modems:
+            out.append(L("sv_no_modems") + "\n", style="dim")
+        s = board.sms
+        out.append(f"{L('sv_sms_queued')} {s.queued} · {L('sv_sent_today')} {s.sent_today} · "
+                   f"{L('sv_failed_today')} {s.failed_today} · {L('sv_oldest')} {dur(s.oldest_queued_seconds)}\n")
+        d = board.dairy
+        out.append("\n" + L("sv_dairy") + "\n", style="bold")
+        out.append(f"{L('sv_dairy_backlog')} {d.backlog} · {L('sv_failed')} {d.failed} · "
+                   f"{L('sv_oldest')} {dur(d.oldest_pending_seconds)}\n")
+        a = board.agi
+        out.append("\n" + L("sv_agi") + "\n", style="bold")
+        if not a.known:
+            out.append(L("sv_agi_unknown"), style="dim")
+        else:
+            out.append(f"{a.name or 'agi'}: {L('sv_up') if a.up else L('sv_down')} · {L('sv_heartbeat')} "
+                       f"{dur(a.heartbeat_age_seconds)}", style="" if a.up else "bold red")
+        main.query_one("#sv-health", Static).update(out)
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        main, board = self._main(), self.board
+        if main is not None and board is not None:
+            self._draw()
+
+    # -- actions -----------------------------------------------------------------------------------------
+    def _note(self, text: str) -> None:
+        self.activity = (self.activity + [text])[-1:]
+        main = self._main()
+        if main is not None:
+            try:
+                main.query_one("#sv-activity", Static).update(text)
+            except Exception:  # noqa: BLE001, S110 - a screen being torn down
+                pass
+
+    def on_done(self, message: Done) -> None:
+        self._note(message.text)
+        self._poll()
+
+    def _act(self, fn: Callable[[Any], Any], text: str) -> None:
+        self._act_worker(fn, text)
+
+    @work(thread=True, exit_on_error=False, group="act")
+    def _act_worker(self, fn: Callable[[Any], Any], text: str) -> None:
+        try:
+            self.backend.call(fn)
+        except Exception as exc:  # noqa: BLE001
+            self.post_message(Failed(exc, "act"))
+            return
+        self.post_message(Done(text))
+
+    def selected_agent(self) -> AgentBoard | None:
+        return self._selected("#sv-agents", {a.user: a for a in self.board.agents} if self.board else {})
+
+    def selected_caller(self) -> WaitingCaller | None:
+        callers = {str(c.waiting_id): c for q in self.board.queues for c in q.callers} if self.board else {}
+        return self._selected("#sv-callers", callers)
+
+    def _selected(self, table_id: str, items: dict) -> Any:
+        main = self._main()
+        if main is None:
+            return None
+        table = main.query_one(table_id, DataTable)
+        if not table.row_count:
+            return None
+        key = list(table.rows)[table.cursor_row].value if 0 <= table.cursor_row < table.row_count else None
+        return items.get(key)
+
+    def _need_agent(self) -> AgentBoard | None:
+        agent = self.selected_agent()
+        if agent is None:
+            self.push_screen(ErrorModal(self.L("sv_pick_agent"), self.L("sv_hint_pick_agent")))
+        return agent
+
+    def _need_caller(self) -> WaitingCaller | None:
+        caller = self.selected_caller()
+        if caller is None:
+            self.push_screen(ErrorModal(self.L("sv_pick_caller"), self.L("sv_hint_pick_caller")))
+        return caller
+
+    def _confirm(self, question: str, then: Callable[[], None]) -> None:
+        def done(yes: bool | None) -> None:
+            if yes:
+                then()
+
+        self.push_screen(ConfirmModal(question), done)
+
+    def action_spy(self, mode: str) -> None:
+        agent = self._need_agent()
+        if agent is None:
+            return
+        user, text = agent.user, f"{self.L('sv_' + mode + '_key')}: {agent.display_name or agent.user}"
+
+        def go() -> None:
+            self._act(lambda s: s.spy(mode, user), f"{text} — {self.L('sv_phone_rings')}")
+
+        if mode == "barge":
+            self._confirm(self.L("sv_confirm_barge").format(agent=agent.display_name or agent.user), go)
+        else:
+            go()
+
+    def action_force(self, command: str) -> None:
+        agent = self._need_agent()
+        if agent is None:
+            return
+        user, name = agent.user, agent.display_name or agent.user
+        if command == "pause":
+            def picked(reason: str | None) -> None:
+                if reason:
+                    self._act(lambda s: s.force_state(user, "pause", reason),
+                              f"{name}: {self.L('now_pause')} ({self.L(reason)})")
+
+            self.push_screen(ChoiceModal(self.L("pause_reason"), [(r, self.L(r)) for r in PAUSE_REASONS],
+                                         modal_id="pause-modal"), picked)
+        elif command == "logout":
+            self._confirm(self.L("sv_confirm_logout").format(agent=name),
+                          lambda: self._act(lambda s: s.force_state(user, "logout"), f"{name}: {self.L('sv_signed_out')}"))
+        else:
+            self._act(lambda s: s.force_state(user, command), f"{name}: {self.L('now_ready')}")
+
+    def action_expert(self) -> None:
+        agent = self._need_agent()
+        if agent is None:
+            return
+        user, name, on = agent.user, agent.display_name or agent.user, agent.group != self.expert_group
+        self._act(lambda s: s.assign_expert(user, on), f"{name}: {self.L('sv_expert_on' if on else 'sv_expert_off')}")
+
+    def action_priority(self) -> None:
+        caller = self._need_caller()
+        if caller is None:
+            return
+        wid, number = caller.waiting_id, caller.number
+        self._act(lambda s: s.raise_priority(wid), f"{number}: {self.L('sv_priority_raised')}")
+
+    def action_move(self) -> None:
+        caller = self._need_caller()
+        if caller is None:
+            return
+        wid, number = caller.waiting_id, caller.number
+        labels = {q.name: q.label or q.name for q in (self.board.queues if self.board else ())}
+        options = [(name, labels.get(name, name)) for name in self.queue_names if name != caller.queue]
+
+        def picked(queue: str | None) -> None:
+            if queue:
+                self._act(lambda s: s.move(wid, queue), f"{number} → {labels.get(queue, queue)}")
+
+        self.push_screen(ChoiceModal(self.L("sv_move_to"), options, modal_id="move-modal"), picked)
+
+    def action_voicemail(self) -> None:
+        caller = self._need_caller()
+        if caller is None:
+            return
+        wid, number = caller.waiting_id, caller.number
+        self._confirm(self.L("sv_confirm_voicemail").format(caller=number),
+                      lambda: self._act(lambda s: s.voicemail(wid), f"{number}: {self.L('sv_to_voicemail')}"))
+
+    def action_qa(self) -> None:
+        try:
+            from cc.tui import qa_screen
+        except ImportError:
+            self.push_screen(ErrorModal(self.L("sv_qa_missing"), self.L("sv_hint_qa_missing")))
+            return
+        self.push_screen(qa_screen.make_qa_screen(self))
+
+    def action_tab(self, tab: str) -> None:
+        main = self._main()
+        if main is not None:
+            main.query_one("#sv-tabs", TabbedContent).active = tab
+
+    def action_help(self) -> None:
+        self.push_screen(SupervisorHelp())
+
+    def action_toggle_dark(self) -> None:
+        self.theme = "textual-light" if self.theme == "textual-dark" else "textual-dark"
+
+
+# -- composition -----------------------------------------------------------------------------------------
+def supervisor_factory(config: Any, clock: Clock | None = None, *, dial: str | None = None,
+                       control: Callable[[Any], AbstractContextManager[Any]] | None | bool = True,
+                       wallboard: Callable[[Any, Any], Any] | None = None) -> SupervisorFactory:
+    """Builds the supervisor's services for a user (None: before sign-in) on the calling thread's
+    connection (one per thread). ``control``: True = call control over AMI from the config, False/None =
+    none (spy refused), or a callable ``services -> context manager`` (tests' fakes). ``wallboard``:
+    ``(services, acd) -> object with snapshot()`` to replace the real ``WallboardService`` (tests)."""
+    import threading
+
+    local = threading.local()
+
+    def make(user: str | None) -> Any:
+        from cc.services.container import build_services
+        from cc.services.supervisor import SupervisorService
+        from cc.store.db import open_db
+        from cc.telephony.acd_wiring import acd_service
+
+        db = getattr(local, "db", None)
+        if db is None:
+            db = local.db = open_db(config.db)
+        services = build_services(config, db=db, clock=clock, acting_user=user)
+        acd = acd_service(config, db, services.clock, acting_user=user)
+        board = wallboard(services, acd) if wallboard is not None else _wallboard(services, acd)
+        opener = None
+        if control is True:
+            def opener():  # noqa: ANN202
+                from cc.telephony.control_wiring import call_control
+
+                return call_control(services)
+        elif callable(control):
+            def opener():  # noqa: ANN202
+                return control(services)
+        return SupervisorService(services, acd, board, control=opener, dial=dial)
+
+    return make
+
+
+def _wallboard(services: Any, acd: Any) -> Any:
+    """The real wallboard (cc/services/wallboard.py) on the services' connection, as the supervisor."""
+    from cc.services.wallboard import WallboardService
+    from cc.store.wallboard import WallboardStore
+
+    return WallboardService(services.store, services.clock, services.config, services.acting_user,
+                            wallboard=WallboardStore(services.db))
+
+
+def make_supervisor_app(config: Any, *, user: str | None = None, password: str | None = None,
+                        locale: str | None = None, dark: bool = True, clock: Clock | None = None,
+                        dial: str | None = None, poll_seconds: float = 1.0,
+                        factory: SupervisorFactory | None = None) -> SupervisorApp:
+    """The dashboard, from the config (the command, ``cc demo``) or with a given factory (tests, bench).
+    ``user`` + ``password`` sign in at once (the demo); ``user`` alone pre-fills the sign-in form.
+    ``dial``: the phone spy sessions ring (default: the supervisor's agent dial string)."""
+    factory = factory or supervisor_factory(config, clock, dial=dial)
+    return SupervisorApp(factory, locale=locale or config.resolved_locale(), user=user, password=password,
+                         poll_seconds=poll_seconds, dark=dark, zone=config.timezone,
+                         expert_group=config.asterisk.control.expert_group)
