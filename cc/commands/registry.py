@@ -35,6 +35,7 @@ GROUPS: list[tuple[str, str, str]] = [
 COMMANDS: list[tuple[str, str, str, str]] = [
     ("init", "init", "init", "Create the database, or bring an existing one up to date. Safe to run again."),
     ("demo", "demo", "demo", "Build a demo call center (cc-demo.db unless --db), run orders through it, then watch it live on the supervisor dashboard."),
+    ("supervisor", "supervisor", "supervisor", "The supervisor's live wallboard: queues, agents, charts, alerts; listen, force states, move callers."),
 ]
 
 

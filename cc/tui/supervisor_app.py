@@ -636,14 +636,13 @@ def supervisor_factory(config: Any, clock: Clock | None = None, *, dial: str | N
         acd = acd_service(config, db, services.clock, acting_user=user)
         board = wallboard(services, acd) if wallboard is not None else _wallboard(services, acd)
         opener = None
-        if control is True:
+        if control is True or callable(control):
             def opener():  # noqa: ANN202
+                if callable(control):
+                    return control(services)
                 from cc.telephony.control_wiring import call_control
 
                 return call_control(services)
-        elif callable(control):
-            def opener():  # noqa: ANN202
-                return control(services)
         return SupervisorService(services, acd, board, control=opener, dial=dial)
 
     return make
