@@ -50,7 +50,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "recent_calls": "最近来电", "recent_sms": "最近短信", "customer_added": "已登记新客户", "new_customer": "新客户",
         "now_ready": "已就绪", "now_away": "已离开", "now_pause": "已暂停", "pause_reason": "暂停原因",
         "wrapped_up": "已保存小结", "wrap_up_code": "通话小结", "enquiry": "咨询", "no_sale": "未成交",
-        "wrong_number": "打错电话", "hint_pick_customer": "先接听来电或用 F6 查找客户",
+        "wrong_number": "打错电话", "transferred": "已转接", "hint_pick_customer": "先接听来电或用 F6 查找客户",
         "add_to_complaint": "补充到已有投诉（编号，可空）", "complaint_opened": "已登记投诉",
         "pick_product": "请选择商品", "hint_pick_product": "在商品列表中选择后再按 ctrl+n",
         "nothing_to_undo": "没有可撤销的操作", "undone": "已撤销", "bad_plan": "配送计划无效",

@@ -20,11 +20,14 @@ from cc.domain.timestamps import iso, parse_iso
 from cc.errors import CcError, NotFound, PermissionDenied, Unreachable, UsageError
 
 CONSOLE_ROLES = ("agent", "expert", "supervisor")
-WRAP_CODES = ("order", "enquiry", "complaint", "no_sale", "wrong_number", "other")
+WRAP_CODES = ("order", "enquiry", "complaint", "transferred", "no_sale", "wrong_number", "other")
 PAUSE_REASONS = ("break", "lunch", "meeting", "training", "toilet", "other")
 ACTIVE_ORDER = ("draft", "awaiting_confirmation", "confirmed", "charged", "sent_to_dairy", "in_delivery")
 # The confirmation steps an order shows after it is submitted, in order.
 STEPS = ("submitted", "sms_sent", "sms_delivered", "replied", "charged", "sent_to_dairy")
+# Call controls the console offers, in the order of its menu; the first three need a target.
+CONTROL_ACTIONS = ("hangup", "hold", "unhold", "transfer", "attended_transfer", "conference", "consult", "pickup", "dial")
+NEEDS_TARGET = ("transfer", "attended_transfer", "conference")
 _REACHED = {"awaiting_confirmation": 1, "confirmed": 4, "charged": 5, "sent_to_dairy": 6, "in_delivery": 6, "completed": 6}
 
 
@@ -106,6 +109,19 @@ class Found:
     key: str  # phone or order code
     label: str
     phone: str = ""
+
+
+@dataclass(frozen=True)
+class ControlResult:
+    """What a call control did, for the console: the call it concerns (a click-to-dial's new call id; a
+    picked-up call's id and caller's card) and whether the agent's part in the call is over (wrap up)."""
+
+    action: str
+    target: str = ""
+    call_id: str = ""
+    caller: str = ""
+    ends_call: bool = False
+    card: Card | None = None
 
 
 @dataclass
@@ -365,6 +381,46 @@ class ConsoleService:
         return tuple(found[:limit])
 
     # -- call control ----------------------------------------------------------------------------------
+    def call_control(self, action: str, target: str = "", number: str = "") -> ControlResult:
+        """One of ``CONTROL_ACTIONS`` on the signed-in agent's call. ``target``: a queue, an agent, ``expert``
+        or a phone number (transfers, conference; dial: the number); ``number``: the customer on screen,
+        dialled when no target is given."""
+        user, target = self.user, (target or "").strip()
+        if action not in CONTROL_ACTIONS:
+            raise UsageError(f"unknown call control {action!r}", f"use one of: {', '.join(CONTROL_ACTIONS)}")
+        if action in NEEDS_TARGET and not target:
+            raise UsageError("say where the call should go",
+                             "type a queue (orders), an agent (agent:li), expert, or a phone number above the list")
+        if action == "hangup":
+            self.control_action("hangup", user)
+            return ControlResult(action, ends_call=True)
+        if action in ("hold", "unhold"):
+            self.control_action("mute", user, action == "hold")
+            return ControlResult(action)
+        if action in ("transfer", "attended_transfer", "consult"):
+            target = "expert" if action == "consult" else target
+            self.control_action("transfer", user, target, attended=action != "transfer")
+            return ControlResult(action, target, ends_call=action == "transfer")
+        if action == "conference":
+            self.control_action("conference", user, target)
+            return ControlResult(action, target)
+        if action == "pickup":
+            done = self.control_action("pickup", user)
+            colleague = done.get("picked_from") or ""
+            offered = self.store.offered_to(colleague) if colleague else None
+            if offered is None:
+                return ControlResult(action, colleague)
+            return ControlResult(action, colleague, offered["call_id"], offered["caller"],
+                                 card=self.card(offered["caller"]))
+        number = target or number
+        if not number:
+            raise UsageError("no number to dial", "open a customer's card (F6 finds one) or type a number above the list")
+        from cc.phone import normalize_phone
+
+        number = normalize_phone(number)
+        done = self.control_action("dial", user, number)
+        return ControlResult(action, number, done.get("call") or "", number)
+
     def control_action(self, action: str, *args: Any, **kwargs: Any) -> dict:
         """Run one call-control action over a fresh AMI link. AMI down -> Unreachable with a hint."""
         if self.control is None:
@@ -385,5 +441,5 @@ def _line(order: Any) -> OrderLine:
                      order.start_date)
 
 
-__all__ = ["CONSOLE_ROLES", "PAUSE_REASONS", "WRAP_CODES", "Card", "CallInfo", "ConsoleService", "Found",
-           "OrderLine", "Progress", "Quote", "Snapshot"]
+__all__ = ["CONSOLE_ROLES", "CONTROL_ACTIONS", "PAUSE_REASONS", "WRAP_CODES", "Card", "CallInfo", "ConsoleService",
+           "ControlResult", "Found", "OrderLine", "Progress", "Quote", "Snapshot"]

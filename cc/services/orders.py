@@ -8,7 +8,7 @@ confirmation, two racing confirmations or a retry after a crash cannot charge tw
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date
 
@@ -109,27 +109,43 @@ class OrderService(ServiceBase):
             lines, names = self._lines_named(items)
             total = order_total(lines, plan.deliveries)
             now = self.now_iso()
+            # Entry is the hot path. A submitted order is written once, already awaiting confirmation, with
+            # both steps in its history (entered as a draft, submitted) as one transaction makes them.
+            status, expires_at = S.DRAFT, None
+            if submit:
+                check_transition(S.DRAFT, S.AWAITING_CONFIRMATION)
+                self._check_balance(customer.id, total, customer.balance_fen)
+                status, expires_at = S.AWAITING_CONFIRMATION, self._expiry()
             fields = {
-                "code": self._new_code(), "customer_id": customer.id, "status": S.DRAFT.value,
+                "code": "", "customer_id": customer.id, "status": status.value,
                 "start_date": plan.start.isoformat(), "frequency": plan.frequency.value,
                 "deliveries": plan.deliveries, "end_date": plan.end.isoformat(), "total_fen": total,
-                "call_id": call_id, "created_by": actor.name, "created_at": now, "updated_at": now,
+                "expires_at": expires_at, "call_id": call_id, "created_by": actor.name, "created_at": now,
+                "updated_at": now,
             }
-            order_id = self.store.insert_order(
-                fields, [(i + 1, line.sku, line.quantity, line.price_fen) for i, line in enumerate(lines)]
-            )
-            self.store.add_order_event(order_id, at=now, actor=actor.name, from_status=None, to_status=S.DRAFT, reason="entered")
-            # Built from what was just written, rather than read back: entry is the hot path.
+            rows = [(i + 1, line.sku, line.quantity, line.price_fen) for i, line in enumerate(lines)]
+            order_id = None
+            for code in self._codes():
+                fields["code"] = code
+                if (order_id := self.store.insert_order(fields, rows)) is not None:
+                    break
+            moves = [(None, S.DRAFT.value, "entered")]
+            if submit:
+                moves.append((S.DRAFT.value, status.value, "submitted"))
+            self.store.add_order_events(order_id, at=now, actor=actor.name, moves=moves)
+            if submit:
+                self._reserve(order_id, lines, plan.deliveries, actor.name)
+            # Built from what was just written, rather than read back.
             order = OrderView(
                 id=order_id, code=fields["code"], customer_id=customer.id, phone=customer.phone,
-                customer_name=customer.name, status=S.DRAFT.value, lines=tuple(
+                customer_name=customer.name, status=status.value, lines=tuple(
                     OrderLineView(l.sku, names[l.sku], l.quantity, l.price_fen) for l in lines),
                 start_date=fields["start_date"], frequency=fields["frequency"], deliveries=plan.deliveries,
-                end_date=fields["end_date"], total_fen=total, created_at=now, created_by=actor.name, call_id=call_id,
-                address=customer.address, zone=customer.zone,
+                end_date=fields["end_date"], total_fen=total, expires_at=expires_at, created_at=now,
+                created_by=actor.name, call_id=call_id, address=customer.address, zone=customer.zone,
             )
             if submit:
-                order = self._submit(order, actor.name, "submitted")
+                self._notify_awaiting(order)
             return order
 
     def submit(self, code: str) -> OrderView:
@@ -216,7 +232,7 @@ class OrderService(ServiceBase):
             elif order.status != S.AWAITING_CONFIRMATION:
                 raise self._not_awaiting(order)
             else:
-                order, failure = self._charge(self._move(order, S.CONFIRMED, who, f"confirmed by {via}"), who)
+                order, failure = self._confirm_and_charge(order, who, f"confirmed by {via}")
         if failure is not None:
             raise failure
         if deliver_now and self.dairy is not None and any(a.status == "sent" for a in self.dairy.deliver_due(order_id=order.id)):
@@ -358,24 +374,41 @@ class OrderService(ServiceBase):
         if self.on_awaiting_confirmation is not None:
             self.on_awaiting_confirmation(order if isinstance(order, OrderView) else self.store.order_by_id(order))
 
-    def _charge(self, order: OrderView, actor: str) -> tuple[OrderView, CcError | None]:
-        """Confirmed -> charged (or payment_failed / out_of_stock). Returns the order and the refusal to raise
-        after commit (the failed state must be committed, so it is not raised inside the transaction)."""
+    def _confirm_and_charge(self, order: OrderView, actor: str, reason: str) -> tuple[OrderView, CcError | None]:
+        """Awaiting confirmation -> confirmed -> charged (or payment_failed / out_of_stock), as one status
+        compare-and-set with both steps in the history. Returns the order and the refusal to raise after
+        commit (the failed state must be committed, so it is not raised inside the transaction)."""
         lines = self._lines_of(order)
         needed = units_needed(lines, order.deliveries)
-        short = [sku for sku, units in needed.items() if self.store.stock_row(sku)["quantity"] < units]
+        levels = self.store.stock_levels(needed)
+        short = [sku for sku, units in needed.items() if levels.get(sku, (0, 0))[0] < units]
+        failure: CcError | None = None
         if short:
-            order = self._move(order, S.OUT_OF_STOCK, actor, f"not enough stock of {', '.join(short)} at charge time")
-            return order, Refused(f"order {order.code} could not be charged: not enough stock of {', '.join(short)}",
-                           "the order is now out_of_stock; import the dairy's stock and enter it again")
-        balance = self.store.balance_fen(order.customer_id)
-        if balance < order.total_fen:
-            order = self._move(order, S.PAYMENT_FAILED, actor, f"balance {format_yuan(balance)} short of {format_yuan(order.total_fen)}")
-            return order, Refused(
+            target, why = S.OUT_OF_STOCK, f"not enough stock of {', '.join(short)} at charge time"
+            failure = Refused(f"order {order.code} could not be charged: not enough stock of {', '.join(short)}",
+                              "the order is now out_of_stock; import the dairy's stock and enter it again")
+        elif (balance := self.store.balance_fen(order.customer_id)) < order.total_fen:
+            target, why = S.PAYMENT_FAILED, f"balance {format_yuan(balance)} short of {format_yuan(order.total_fen)}"
+            failure = Refused(
                 f"order {order.code} could not be charged: balance {format_yuan(balance)} is short of {format_yuan(order.total_fen)}",
                 "the order is now payment_failed; top up the account and enter it again",
             )
+        else:
+            target, why = S.CHARGED, f"charged {format_yuan(order.total_fen)}"
+        try:
+            check_transition(order.status, S.CONFIRMED)
+            check_transition(S.CONFIRMED, target)
+        except TransitionError as exc:
+            raise Refused(f"order {order.code}: {exc}", f"see 'cc order show {order.code}'") from None
         now = self.now_iso()
+        if not self.store.set_order_status(order.id, order.status, target.value, now):
+            raise Refused(f"order {order.code} changed while this was being done", "look at it again and retry")
+        self.store.add_order_events(order.id, at=now, actor=actor,
+                                    moves=[(order.status, S.CONFIRMED.value, reason), (S.CONFIRMED.value, target.value, why)])
+        order = replace(order, status=target.value)
+        if failure is not None:
+            self._release(order, lines, actor, why)
+            return order, failure
         # The status compare-and-set above guarantees one charge per order; the ledger's unique key is the
         # backstop should anything ever try again.
         self.store.add_ledger_entry(customer_id=order.customer_id, kind="charge", amount_fen=-order.total_fen,
@@ -384,7 +417,6 @@ class OrderService(ServiceBase):
         for sku, units in needed.items():
             self.store.change_stock(sku, quantity_delta=-units, reserved_delta=-units, kind="consume", now=now,
                                     order_id=order.id, actor=actor)
-        order = self._move(order, S.CHARGED, actor, f"charged {format_yuan(order.total_fen)}", release=False)
         if self.dairy is not None:
             self.dairy.enqueue(order, kind="order")
         return order, None
@@ -408,20 +440,19 @@ class OrderService(ServiceBase):
     def _reserve(self, order_id: int, lines: list[Line], deliveries: int, actor: str) -> None:
         now = self.now_iso()
         for sku, units in units_needed(lines, deliveries).items():
-            row = self.store.stock_row(sku)
-            available = row["quantity"] - row["reserved"]
-            if available < units:
+            available = self.store.reserve_stock(sku, units, now=now, order_id=order_id, actor=actor)
+            if available is not None:
                 raise Refused(f"not enough stock of {sku}: {available} available, {units} needed for the whole plan",
                               "order fewer, or fewer deliveries, or import the dairy's stock ('cc stock import')")
-            self.store.change_stock(sku, reserved_delta=units, kind="reserve", now=now, order_id=order_id, actor=actor)
 
     def _release(self, order: OrderView, lines: list[Line], actor: str, reason: str) -> None:
         now = self.now_iso()
         for sku, units in units_needed(lines, order.deliveries).items():
             self.store.change_stock(sku, reserved_delta=-units, kind="release", now=now, order_id=order.id, actor=actor, note=reason)
 
-    def _check_balance(self, customer_id: int, total: int) -> None:
-        balance = self.store.balance_fen(customer_id)
+    def _check_balance(self, customer_id: int, total: int, balance: int | None = None) -> None:
+        if balance is None:
+            balance = self.store.balance_fen(customer_id)
         if balance < total:
             raise Refused(f"balance {format_yuan(balance)} is short of the order total {format_yuan(total)}",
                           "top up first: cc account topup PHONE YUAN, or order less")
@@ -485,15 +516,12 @@ class OrderService(ServiceBase):
     def _expiry(self) -> str:
         return self.later_iso(minutes=self.config.orders.confirmation_timeout_minutes)
 
-    def _new_code(self) -> str:
+    def _codes(self) -> Iterator[str]:
+        """Candidate order codes; the store refuses one that is taken and the next is tried."""
         for _ in range(50):
-            code = make_order_code(self.rng)
-            if not self.store.order_code_exists(code):
-                return code
+            yield make_order_code(self.rng)
         for _ in range(50):  # the 6-digit space is getting full: use longer codes
-            code = make_order_code(self.rng, length=8)
-            if not self.store.order_code_exists(code):
-                return code
+            yield make_order_code(self.rng, length=8)
         raise Refused("could not find a free order code", "try again")
 
     @staticmethod

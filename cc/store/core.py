@@ -5,6 +5,7 @@ transaction (``transaction()`` = BEGIN IMMEDIATE)."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable
 
 from cc.domain.customers import CustomerView
@@ -117,6 +118,33 @@ class SqliteStore(ConnectionStore):
     def stock_row(self, sku: str) -> dict | None:
         return one(self.db, "SELECT * FROM stock WHERE sku = ?", (sku,))
 
+    def stock_levels(self, skus: Iterable[str]) -> dict[str, tuple[int, int]]:
+        """``{sku: (quantity, reserved)}`` for the given SKUs (one query; a SKU without a stock row is absent)."""
+        skus = list(skus)
+        return {
+            sku: (quantity, reserved)
+            for sku, quantity, reserved in self.conn.execute(
+                f"SELECT sku, quantity, reserved FROM stock WHERE sku IN ({','.join('?' * len(skus))})", skus
+            ).fetchall()
+        }
+
+    def reserve_stock(self, sku: str, units: int, *, now: str, order_id: int, actor: str) -> int | None:
+        """Reserve ``units`` if that many are available (quantity - reserved), in one conditional UPDATE, and
+        write the history row. Returns None when reserved, else the units available (nothing changed)."""
+        cursor = self.conn.execute(
+            "UPDATE stock SET reserved = reserved + ?1, updated_at = ?2 WHERE sku = ?3 AND quantity - reserved >= ?1",
+            (units, now, sku),
+        )
+        if cursor.rowcount != 1:
+            row = self.conn.execute("SELECT quantity - reserved FROM stock WHERE sku = ?", (sku,)).fetchone()
+            return row[0] if row else 0
+        self.conn.execute(
+            "INSERT INTO stock_events (sku, at, kind, quantity_delta, reserved_delta, order_id, actor, note)"
+            " VALUES (?, ?, 'reserve', 0, ?, ?, ?, '')",
+            (sku, now, units, order_id, actor),
+        )
+        return None
+
     def change_stock(
         self, sku: str, *, quantity_delta: int = 0, reserved_delta: int = 0, kind: str, now: str,
         order_id: int | None = None, actor: str = "", note: str = "",
@@ -167,16 +195,23 @@ class SqliteStore(ConnectionStore):
         )
 
     # --- orders ---------------------------------------------------------------------------------
-    def order_code_exists(self, code: str) -> bool:
-        return scalar(self.db, "SELECT 1 FROM orders WHERE code = ?", (code,)) is not None
-
-    def insert_order(self, fields: dict, lines: list[tuple[int, str, int, int]]) -> int:
+    def insert_order(self, fields: dict, lines: list[tuple[int, str, int, int]]) -> int | None:
+        """Insert a new order and its lines. Returns None, changing nothing, when ``fields['code']`` is taken
+        (the caller draws another code): one statement instead of a look-up before every insert."""
         columns = ", ".join(fields)
-        cursor = self.db.conn.execute(
-            f"INSERT INTO orders ({columns}) VALUES ({', '.join(':' + c for c in fields)})", fields
-        )
+        try:
+            cursor = self.conn.execute(
+                f"INSERT INTO orders ({columns}) VALUES ({', '.join(':' + c for c in fields)})", fields
+            )
+        except sqlite3.IntegrityError as exc:
+            if "orders.code" in str(exc):
+                return None
+            raise
         order_id = cursor.lastrowid
-        self.replace_lines(order_id, lines)
+        self.conn.executemany(
+            "INSERT INTO order_lines (order_id, line_no, sku, quantity, price_fen) VALUES (?, ?, ?, ?, ?)",
+            [(order_id, *line) for line in lines],
+        )
         return order_id
 
     def replace_lines(self, order_id: int, lines: list[tuple[int, str, int, int]]) -> None:
@@ -209,7 +244,15 @@ class SqliteStore(ConnectionStore):
         self.db.conn.execute(
             "INSERT INTO order_events (order_id, at, actor, from_status, to_status, reason, detail)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (order_id, at, actor, from_status, to_status, reason, json.dumps(detail or {}, ensure_ascii=False)),
+            (order_id, at, actor, from_status, to_status, reason, json.dumps(detail, ensure_ascii=False) if detail else "{}"),
+        )
+
+    def add_order_events(self, order_id: int, *, at: str, actor: str, moves: list[tuple[str | None, str, str]]) -> None:
+        """Several history rows at once, in order: ``moves`` = [(from_status, to_status, reason), ...]."""
+        self.conn.executemany(
+            "INSERT INTO order_events (order_id, at, actor, from_status, to_status, reason, detail)"
+            " VALUES (?, ?, ?, ?, ?, ?, '{}')",
+            [(order_id, at, actor, from_status, to_status, reason) for from_status, to_status, reason in moves],
         )
 
     _ORDER_SQL = ("SELECT o.*, c.phone, c.name AS customer_name, c.address, c.zone"

@@ -28,7 +28,7 @@ from cc.domain.money import format_yuan
 from cc.domain.timestamps import parse_iso
 from cc.errors import CcError
 from cc.i18n import t
-from cc.services.agent_console import PAUSE_REASONS, WRAP_CODES, Card, Progress, Quote, Snapshot
+from cc.services.agent_console import PAUSE_REASONS, WRAP_CODES, Card, ControlResult, Progress, Quote, Snapshot
 from cc.tui.agent_screens import (
     ChoiceModal,
     ControlModal,
@@ -87,6 +87,14 @@ class Done(Message):
     def __init__(self, text: str, refresh_card: bool = False) -> None:
         super().__init__()
         self.text, self.refresh_card = text, refresh_card
+
+
+class Controlled(Message):
+    """A call control went through."""
+
+    def __init__(self, result: ControlResult, text: str) -> None:
+        super().__init__()
+        self.result, self.text = result, text
 
 
 class SearchDone(Message):
@@ -230,6 +238,11 @@ class AgentApp(App):
         self._previous_call_id = ""
         self.last_quote: Quote | None = None
         self.order_status = ""
+        # Wrap-up at the end of every call: the call in progress (call id, caller), whether the ACD showed
+        # the agent on it, and the calls already offered for wrap-up (each once).
+        self.wrap_call: tuple[str, str] | None = None
+        self._wrap_on_call = False
+        self._wrapped: set[str] = set()
 
     def L(self, key: str) -> str:  # noqa: N802
         return t(key, self.locale)
@@ -276,6 +289,7 @@ class AgentApp(App):
     def _back_to_sign_in(self) -> None:
         self.snapshot, self.card, self.call_key, self.order_code = None, None, None, None
         self.form, self.undo_stack = FormState(), []
+        self.wrap_call, self._wrap_on_call = None, False
         self.switch_screen(SignInScreen(self.initial_user))
 
     def on_unmount(self) -> None:
@@ -335,6 +349,7 @@ class AgentApp(App):
             key = call.waiting_id if call else None
             if call is not None:
                 self._previous_call_id = call.call_id
+            ended = None
             if key is not None and key != self.call_key:
                 self.call_key = key
                 self._draw_banner()
@@ -346,9 +361,10 @@ class AgentApp(App):
                 self.call_key = None
                 self._draw_banner()
                 if snap and snap.state == "wrap_up":
-                    self.action_wrap_up()
+                    ended = (self._previous_call_id, self.card.phone if self.card else "")
             else:
                 self._draw_banner()
+            self._follow_call(snap, ended)
             if self.order_code:
                 self._track(self.order_code)
         self._rearm()
@@ -489,6 +505,9 @@ class AgentApp(App):
         if isinstance(result, Progress):
             self.post_message(OrderProgress(result, text))
             return
+        if isinstance(result, ControlResult):
+            self.post_message(Controlled(result, text))
+            return
         self.post_message(Done(text, refresh_card))
 
     def on_done(self, message: Done) -> None:
@@ -528,12 +547,41 @@ class AgentApp(App):
     def action_done(self) -> None:
         self._act(lambda c: c.done_wrapping(), self.L("now_ready"))
 
+    def _follow_call(self, snap: Snapshot | None, ended: tuple[str, str] | None) -> None:
+        """Offer the wrap-up form once at the end of every call the agent was on: an ACD call (the agent
+        leaves on_call), a click-to-dial or picked-up call the ACD showed them on."""
+        if snap is None:
+            return
+        call = snap.call
+        if call is not None and (call.status == "connected" or snap.state == "on_call"):
+            self.wrap_call, self._wrap_on_call = (call.call_id, call.caller), True
+        elif snap.state == "on_call" and self.wrap_call is not None:
+            self._wrap_on_call = True
+        if self.wrap_call is not None and self._wrap_on_call and snap.state not in ("on_call", "ringing"):
+            self._prompt_wrap(*self.wrap_call)
+        elif ended is not None:
+            self._prompt_wrap(*ended)
+
+    def _prompt_wrap(self, call_id: str, caller: str) -> None:
+        """The wrap-up form for a call that just ended (once per call)."""
+        self.wrap_call, self._wrap_on_call = None, False
+        if call_id and call_id in self._wrapped:
+            return
+        if any(s.id == "wrap-modal" for s in self.screen_stack):
+            return
+        if call_id:
+            self._wrapped.add(call_id)
+        self._wrap_form(call_id, caller)
+
     def action_wrap_up(self) -> None:
         if any(s.id == "wrap-modal" for s in self.screen_stack):
             return
-        call_id = self._last_call_id()
-        caller = self.card.phone if self.card else ""
+        call_id, caller = self.wrap_call or (self._last_call_id(), self.card.phone if self.card else "")
+        if call_id:
+            self._wrapped.add(call_id)
+        self._wrap_form(call_id, caller)
 
+    def _wrap_form(self, call_id: str, caller: str) -> None:
         def done(result: tuple | None) -> None:
             if result:
                 code, notes = result
@@ -634,26 +682,24 @@ class AgentApp(App):
 
     def action_controls(self) -> None:
         number = self.card.phone if self.card else ""
-        user = self.snapshot.user if self.snapshot else ""
 
         def done(result: tuple | None) -> None:
             if not result:
                 return
             action, target = result
-            calls = {
-                "hangup": lambda c: c.control_action("hangup", user),
-                "hold": lambda c: c.control_action("mute", user, True),
-                "unhold": lambda c: c.control_action("mute", user, False),
-                "transfer": lambda c: c.control_action("transfer", user, target or "orders"),
-                "attended_transfer": lambda c: c.control_action("transfer", user, target or "expert", attended=True),
-                "conference": lambda c: c.control_action("conference", user, target or "expert"),
-                "consult": lambda c: c.control_action("transfer", user, "expert", attended=True),
-                "pickup": lambda c: c.control_action("pickup", user),
-                "dial": lambda c: c.control_action("dial", user, target or number),
-            }
-            self._act(calls[action], self.L(f"ctl_{action}"))
+            self._act(lambda c: c.call_control(action, target, number), self.L(f"ctl_{action}"))
 
         self.push_screen(ControlModal(number), done)
+
+    def on_controlled(self, message: Controlled) -> None:
+        r = message.result
+        self._log(f"{message.text} {r.target}".strip())
+        if r.card is not None:  # a colleague's call picked up: its caller on screen
+            self.on_card_loaded(CardLoaded(r.card, True))
+        if r.action in ("dial", "pickup") and r.call_id:
+            self.wrap_call, self._wrap_on_call = (r.call_id, r.caller), False
+        if r.ends_call:
+            self._prompt_wrap(*(self.wrap_call or (self._last_call_id(), self.card.phone if self.card else "")))
 
     # -- order entry ---------------------------------------------------------------------------------------
     def _read_form(self) -> FormState:

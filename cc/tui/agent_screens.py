@@ -207,11 +207,9 @@ class SearchModal(ModalScreen[Any], Localized):
         self.dismiss(None)
 
 
-CONTROL_ACTIONS = ("hangup", "hold", "unhold", "transfer", "attended_transfer", "conference", "consult", "pickup", "dial")
-
-
 class ControlModal(ModalScreen[Any], Localized):
-    """Call controls: choose an action; a target (queue, agent, expert, number) when it needs one."""
+    """Call controls: choose an action; a target (queue, agent, expert, number) when it needs one. Dial
+    without a target calls the customer on screen."""
 
     BINDINGS = [Binding("escape", "cancel", "close_key")]
 
@@ -221,10 +219,20 @@ class ControlModal(ModalScreen[Any], Localized):
         self.number = number
 
     def compose(self) -> ComposeResult:
+        from cc.services.agent_console import CONTROL_ACTIONS, NEEDS_TARGET
+
+        def label(action: str) -> str:
+            text = self.L(f"ctl_{action}")
+            if action in NEEDS_TARGET:
+                return f"{text} …"
+            if action == "dial" and self.number:
+                return f"{text} {self.number}"
+            return text
+
         with Vertical(classes="modal-box"):
             yield Static(f"[b]{self.L('call_controls')}[/b]", markup=True)
-            yield Input(self.number, placeholder=self.L("target_hint"), id="control-target")
-            yield OptionList(*[Option(self.L(f"ctl_{a}"), id=a) for a in CONTROL_ACTIONS], id="control-list")
+            yield Input("", placeholder=self.L("target_hint"), id="control-target")
+            yield OptionList(*[Option(label(a), id=a) for a in CONTROL_ACTIONS], id="control-list")
 
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()

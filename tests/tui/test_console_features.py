@@ -5,37 +5,22 @@ console taking the agent out of rotation."""
 from __future__ import annotations
 
 import asyncio
-from contextlib import nullcontext
 
 import pytest
+from console_fakes import FakeCallControl, with_control
 from test_shift import side, sign_in, text_of, wait_for
 from tui_helpers import AGENT, MILK, UNKNOWN, config_for
 
+from cc.services.agent_console import CONTROL_ACTIONS
 from cc.tui.agent_app import make_agent_app
 from cc.tui.backend import console_factory
 
 
-class FakeControl:
-    """Stands in for the AMI call-control service (tested against Asterisk in tests/telephony)."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple] = []
-
-    def transfer(self, call: str, target: str, *, attended: bool = False) -> dict:
-        self.calls.append(("transfer", call, target, attended))
-        return {"call": call, "target": target}
-
-
 @pytest.mark.timeout(60)
 def test_unknown_caller_complaint_search_transfer_and_close(db_file, clock):
-    control = FakeControl()
+    control = FakeCallControl()
     config = config_for(db_file)
-    base = console_factory(config, clock)
-
-    def factory(user):
-        console = base(user)
-        console.control = lambda: nullcontext(control)
-        return console
+    factory = with_control(console_factory(config, clock), control)
 
     async def run() -> None:
         world = side(db_file, clock)
@@ -82,10 +67,13 @@ def test_unknown_caller_complaint_search_transfer_and_close(db_file, clock):
             await pilot.press("f8")
             await wait_for(pilot, lambda: app.screen.id == "control-modal", what="call controls")
             app.screen.query_one("#control-target").value = "expert"
-            app.screen.query_one("#control-list").highlighted = 3  # blind transfer
+            app.screen.query_one("#control-list").highlighted = CONTROL_ACTIONS.index("transfer")  # blind
             await pilot.press("enter")
             await wait_for(pilot, lambda: control.calls, what="the transfer")
             assert control.calls == [("transfer", AGENT, "expert", False)]
+            await wait_for(pilot, lambda: app.screen.id == "wrap-modal", what="the wrap-up form after the transfer")
+            await pilot.press("escape")  # later (F9)
+            await wait_for(pilot, lambda: app.screen.id == "main", what="back to the console")
 
             # Search by order code finds the order and its customer.
             order = world.services.orders.new(phone=UNKNOWN, items=[(MILK, 1)], deliveries=3, submit=False)

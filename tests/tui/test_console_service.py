@@ -91,3 +91,24 @@ def test_control_without_ami_is_unreachable_with_a_hint(console):
     with pytest.raises(Unreachable) as info:
         console.control_action("hangup", AGENT)
     assert info.value.hint
+
+
+def test_call_control_needs_a_target_or_a_number_before_asking_asterisk(console):
+    from console_fakes import FakeCallControl, with_control
+
+    fake = FakeCallControl()
+    console.control = with_control(lambda user: console, fake)(AGENT).control
+    with pytest.raises(UsageError):
+        console.call_control("transfer", "  ")
+    with pytest.raises(UsageError):
+        console.call_control("dial", "", "")
+    with pytest.raises(UsageError):
+        console.call_control("dial", "not a number")
+    with pytest.raises(UsageError):
+        console.call_control("explode")
+    assert fake.calls == []
+    result = console.call_control("dial", "", PHONE)
+    assert (result.call_id, result.caller, result.ends_call) == ("cc-dial-fake1", PHONE, False)
+    assert console.call_control("transfer", "orders").ends_call
+    assert not console.call_control("attended_transfer", "orders").ends_call
+    assert fake.calls[1:] == [("transfer", AGENT, "orders", False), ("transfer", AGENT, "orders", True)]

@@ -1,0 +1,51 @@
+"""A hand-written fake of the call-control port the console drives (``CallControlService``: dial, transfer,
+conference, hangup, mute, pickup): it records every call and answers like the real service does. The real
+service is tested against Asterisk in tests/telephony; the console's own path to a real channel in
+tests/tui/test_console_asterisk.py."""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+
+
+class FakeCallControl:
+    def __init__(self, *, picked_from: str = "") -> None:
+        self.calls: list[tuple] = []
+        self.picked_from = picked_from
+        self._dials = 0
+
+    def dial(self, user: str, number: str) -> dict:
+        self.calls.append(("dial", user, number))
+        self._dials += 1
+        return {"call": f"cc-dial-fake{self._dials}", "agent": user, "number": number}
+
+    def transfer(self, call: str, target: str, *, attended: bool = False) -> dict:
+        self.calls.append(("transfer", call, target, attended))
+        return {"call": call, "target": target, "attended": attended, "agent": call}
+
+    def conference(self, call: str, target: str) -> dict:
+        self.calls.append(("conference", call, target))
+        return {"call": call, "target": target, "agent": call}
+
+    def hangup(self, call: str) -> dict:
+        self.calls.append(("hangup", call))
+        return {"call": call, "agent": call}
+
+    def mute(self, call: str, on: bool = True) -> dict:
+        self.calls.append(("mute", call, on))
+        return {"call": call, "muted": on, "agent": call}
+
+    def pickup(self, user: str) -> dict:
+        self.calls.append(("pickup", user))
+        return {"agent": user, "picked_from": self.picked_from, "channel": "PJSIP/1002-00000001"}
+
+
+def with_control(factory, control: FakeCallControl):
+    """A console factory whose call control is ``control`` (instead of an AMI link)."""
+
+    def make(user):
+        console = factory(user)
+        console.control = lambda: nullcontext(control)
+        return console
+
+    return make
