@@ -179,3 +179,21 @@ def test_an_agent_is_refused_with_a_modal(db_file, clock):
 
     asyncio.run(scenario())
     runner.pool.shutdown()
+
+
+@pytest.mark.parametrize("locale", ["zh_CN", "en"])
+def test_snapshot_80x24(snap_compare, db_file, clock, locale):
+    """Update after a deliberate change with: pytest tests/qa/test_qa_screen.py --snapshot-update"""
+    runner = Runner(db_file, clock, FakeControl())
+    app = Host(runner.run)
+    app.locale = locale
+
+    async def run_before(pilot) -> None:  # noqa: ANN001
+        await until(pilot, lambda: isinstance(app.screen, QaScreen) and app.screen.loads >= 1)
+        await pilot.press("down", "enter", "y", "e", "s", "tab", "1")
+        await until(pilot, lambda: "25 / 100" in str(app.screen.query_one("#qa-total", Static).render()))
+
+    try:
+        assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+    finally:
+        runner.pool.shutdown()
