@@ -27,3 +27,21 @@ def db_file(world_template, tmp_path):
 @pytest.fixture
 def clock():
     return FrozenClock(START)
+
+
+# The real-Asterisk fixtures live in tests/telephony/conftest.py; load them here too (same code, same skip
+# rules: skipped where Asterisk cannot run, failing with CC_REQUIRE_ASTERISK=1), as tests/acd does.
+def _telephony_fixtures():
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "telephony" / "conftest.py"
+    spec = importlib.util.spec_from_file_location("tui_telephony_conftest", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+_tel = _telephony_fixtures()
+asterisk_root = _tel.asterisk_root
+asterisk = _tel.asterisk

@@ -9,7 +9,7 @@ import time
 from types import SimpleNamespace
 
 import pytest
-from tui_helpers import AGENT, MILK, PASSWORD, PHONE, UNKNOWN, YOGURT, config_for
+from tui_helpers import AGENT, MILK, PASSWORD, PHONE, YOGURT, config_for
 
 from cc.demo import SimulatedSmsLine
 from cc.tui.agent_app import make_agent_app
