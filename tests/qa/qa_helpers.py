@@ -3,9 +3,6 @@ and a QA service on a frozen clock."""
 
 from __future__ import annotations
 
-import contextlib
-import io
-import sys
 from pathlib import Path
 
 from cc.clock import FrozenClock
@@ -93,19 +90,10 @@ ANSWERS = {"greeting": "yes", "identified_customer": "yes", "understood_request"
 ANSWERS_TOTAL = 81.0
 
 
-def cli(*argv: str) -> tuple[int, str, str]:
-    import cc.cli
 
-    out, err = io.StringIO(), io.StringIO()
-    code = None
-    old = sys.stdin
-    sys.stdin = io.StringIO("")
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            try:
-                cc.cli.main(list(argv))
-            except SystemExit as exc:
-                code = exc.code if isinstance(exc.code, int) else 0
-    finally:
-        sys.stdin = old
-    return code, out.getvalue(), err.getvalue()
+def cli(*argv: str) -> tuple[int, str, str]:
+    """``cc ...`` in-process (tests/core's runner): exit code, stdout, stderr."""
+    from core_helpers import run_cli
+
+    result = run_cli(list(argv))
+    return result.code, result.out, result.err
