@@ -145,13 +145,13 @@ class WallboardScreen(Screen, Localized):
     def on_mount(self) -> None:
         L = self.L  # noqa: N806
         self.query_one("#sv-queues", DataTable).add_columns(
-            L("queue"), L("sv_waiting"), L("sv_longest"), L("sv_sl"), L("sv_asa"), L("sv_aht"),
+            L("sv_queue"), L("sv_waiting"), L("sv_longest"), L("sv_sl"), L("sv_asa"), L("sv_aht"),
             L("sv_offered"), L("sv_answered"), L("sv_abandoned"), L("sv_ready_serving"))
         self.query_one("#sv-agents", DataTable).add_columns(
-            L("sv_agent"), L("status"), L("sv_in_state"), L("sv_call"), L("queue"), L("sv_calls_today"),
+            L("sv_agent"), L("status"), L("sv_in_state"), L("sv_call"), L("sv_queue"), L("sv_calls_today"),
             L("sv_orders_today"), L("sv_heartbeat"))
         self.query_one("#sv-callers", DataTable).add_columns(
-            L("queue"), L("phone"), L("customer"), L("priority"), L("sv_position"), L("waited"), L("status"))
+            L("sv_queue"), L("phone"), L("customer"), L("priority"), L("sv_position"), L("waited"), L("status"))
         self.ready = True
         self.app.wallboard_ready()
 
@@ -185,6 +185,7 @@ class SupervisorApp(App):
         self.frame_ms: deque[float] = deque(maxlen=stats_keep)  # poll start -> the screen painted with it
         self.draw_ms: deque[float] = deque(maxlen=stats_keep)  # time the handler spent updating widgets
         self.activity: list[str] = []
+        self._labels: dict[str, str] = {}  # queue name -> label, from the last snapshot
 
     def L(self, key: str) -> str:  # noqa: N802
         return t(key, self.locale)
@@ -304,6 +305,7 @@ class SupervisorApp(App):
         main, board = self._main(), self.board
         if main is None or board is None:
             return
+        self._labels = {q.name: q.label or q.name for q in board.queues}
         self._draw_status(main, board)
         self._draw_alerts(main, board)
         self._draw_queues(main, board)
@@ -329,17 +331,19 @@ class SupervisorApp(App):
         modems = board.sms.modems
         up = sum(1 for m in modems if not m.down)
         user = (self.account or {}).get("name", "")
-        text = (f"{L('supervisor_title')} · {user} · {self._local(board.at)} · {L('sv_waiting')} {board.waiting_total}"
-                f" · {L('sv_longest')} {dur(board.longest_wait_seconds)} · {L('sv_sl')} {pct(board.totals.service_level)}"
-                f" · AGI {agi} · {L('sv_modems')} {up}/{len(modems)} · {L('sv_dairy_backlog')} {board.dairy.backlog}")
-        main.query_one("#sv-status", Static).update(text)
+        parts = [self._local(board.at), f"{L('sv_waiting')} {board.waiting_total}",
+                 f"{L('sv_longest')} {dur(board.longest_wait_seconds)}", f"{L('sv_sl')} {pct(board.totals.service_level)}",
+                 f"AGI {agi}", f"{L('sv_modems')} {up}/{len(modems)}", f"{L('sv_dairy_short')} {board.dairy.backlog}"]
+        if main.size.width >= 100:
+            parts[:0] = [L("supervisor_title"), user]
+        main.query_one("#sv-status", Static).update(" · ".join(parts))
 
     def alert_text(self, alert: Any) -> str:
         """One line per alert in the dashboard's language, built from the alert's kind and values."""
         L = self.L  # noqa: N806
         value, limit = alert.value, alert.limit
         if alert.kind == "service_level":
-            return L("alert_service_level").format(subject=alert.subject, value=pct(value), limit=pct(limit))
+            return L("alert_service_level").format(subject=self._labels.get(alert.subject, alert.subject), value=pct(value), limit=pct(limit))
         if alert.kind == "long_wait":
             return L("alert_long_wait").format(subject=alert.subject, value=dur(value))
         if alert.kind in ("modem_down", "agi_down", "agent_stale"):
@@ -388,8 +392,9 @@ class SupervisorApp(App):
         call = " ".join(x for x in (a.customer or "", a.caller or "") if x) or "-"
         heartbeat = Text(dur(a.heartbeat_age_seconds))
         if a.stale:
-            heartbeat = Text(f"⚠ {dur(a.heartbeat_age_seconds)} {L('sv_stale')}", style="bold red")
-        return (a.display_name or a.user, state, dur(a.seconds_in_state), call, a.queue or "-", str(a.calls_today),
+            heartbeat = Text(f"⚠ {dur(a.heartbeat_age_seconds)}", style="bold red")
+        queue = self._labels.get(a.queue or "", a.queue or "-")
+        return (a.display_name or a.user, state, dur(a.seconds_in_state), call, queue, str(a.calls_today),
                 str(a.orders_today), heartbeat)
 
     def _draw_agents(self, main: WallboardScreen, board: Wallboard) -> None:
