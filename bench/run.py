@@ -24,6 +24,7 @@ BENCHMARKS = {
     "acd": "bench.acd",
     "ami": "bench.ami",
     "console": "bench.console",
+    "dashboard": "bench.dashboard",
 }
 
 

@@ -44,6 +44,9 @@ class WallboardService(ServiceBase):
         self.board = wallboard  # cc.store.wallboard.WallboardStore
         self._queue_cache: tuple[tuple, dict[str, acd.Queue]] = ((), {})
         self._checked = False
+        # Today's settled hours: (day and settings, end of the settled part (UTC ISO), their aggregate rows).
+        self._settled: tuple[tuple, str, list[dict]] | None = None
+        self._yesterday: tuple[str, list] | None = None  # (yesterday's start, its calls per half hour)
 
     # -- helpers ---------------------------------------------------------------------------------------
 
@@ -72,6 +75,33 @@ class WallboardService(ServiceBase):
             self._queue_cache = (key, parsed)
         return self._queue_cache[1]
 
+    def _today_rows(self, today: str, tomorrow: str, now: datetime, sl_seconds: int, offset: int) -> list[dict]:
+        """Today's aggregate rows (per local hour and queue), for ``add_rows`` per queue.
+
+        History is append-only, so an hour that ended (10 minutes ago or more) and has no call still in talk
+        or wrap-up (``open_calls``) never changes: its rows are kept and later refreshes query only from the
+        first hour that is not settled. The sums are the same as one query over the whole day (the report's)."""
+        key = (today, sl_seconds, offset)
+        if self._settled is None or self._settled[0] != key:
+            self._settled = (key, today, [])
+        _, upto, kept = self._settled
+        fresh = self.board.queue_rows(upto, tomorrow, iso(now), sl_seconds, interval="1h", offset_minutes=offset)
+        limit = now - timedelta(minutes=10)
+        buckets: dict[str, list[dict]] = {}
+        for r in fresh:
+            buckets.setdefault(r["bucket"], []).append(r)
+        settled = []
+        for bucket in sorted(buckets):
+            end = datetime.strptime(bucket, "%Y-%m-%d %H:%M").replace(tzinfo=self._zone) + timedelta(hours=1)
+            if end > limit or any(r["open_calls"] for r in buckets[bucket]):
+                break
+            settled.append(bucket)
+            upto = iso(end)
+        if settled:
+            kept = kept + [r for b in settled for r in buckets.pop(b)]
+            self._settled = (key, upto, kept)
+        return kept + [r for rows in buckets.values() for r in rows]
+
     # -- the snapshot ----------------------------------------------------------------------------------
 
     def snapshot(self) -> wb.Wallboard:
@@ -94,10 +124,12 @@ class WallboardService(ServiceBase):
         skills: dict[str, dict[str, int]] = {}
         for user, service, level in self.board.skills():
             skills.setdefault(user, {})[service] = level
-        figures_rows = self.board.queue_rows(today, tomorrow, now_iso, sl_seconds)
+        figures_rows = self._today_rows(today, tomorrow, now, sl_seconds, offset)
         counts = self.board.agent_counts(today, tomorrow)
         slots_today = self.board.calls_per_slot(today, tomorrow, offset)
-        slots_yesterday = self.board.calls_per_slot(yesterday, today, offset)
+        if self._yesterday is None or self._yesterday[0] != yesterday:  # a past day's calls do not change
+            self._yesterday = (yesterday, self.board.calls_per_slot(yesterday, today, offset))
+        slots_yesterday = self._yesterday[1]
         hour_ago = now - timedelta(minutes=59)
         waits = self.board.waits_since(iso(hour_ago))
         funnel = self.board.funnel(today, tomorrow)
@@ -131,7 +163,10 @@ class WallboardService(ServiceBase):
         by_queue: dict[str, list[dict]] = {}
         for r in waiting:
             by_queue.setdefault(r["queue"], []).append(r)
-        per_queue_rows = {r["queue"]: r for r in figures_rows}
+        grouped: dict[str, list[dict]] = {}
+        for r in figures_rows:
+            grouped.setdefault(r["queue"], []).append(r)
+        per_queue_rows = {q: wb.add_rows(rows) for q, rows in grouped.items()}
         names = list(queues) + sorted((set(by_queue) | set(per_queue_rows)) - set(queues))
         boards = []
         for name in names:

@@ -44,7 +44,7 @@ WITH ev AS (
     WINDOW w AS (PARTITION BY user ORDER BY id)
 ),
 talk AS (
-    SELECT waiting_id, user, next_at,
+    SELECT waiting_id, user, next_at, next_state, next2_at,
            (julianday(next_at) - julianday(at)) * 86400000.0 AS talk_ms,
            CASE WHEN next_state = 'wrap_up'
                 THEN (julianday(COALESCE(next2_at, :now)) - julianday(next_at)) * 86400000.0 ELSE 0 END AS wrap_ms
@@ -64,6 +64,7 @@ SELECT x.bucket AS bucket, x.queue AS queue,
     SUM(CASE WHEN x.reason = 'answered' THEN x.waited_ms END) AS wait_answered_ms,
     MAX(CASE WHEN x.reason NOT IN """ + _REFUSED + """ THEN x.waited_ms END) AS max_wait_ms,
     COUNT(t.waiting_id) AS handled, SUM(t.talk_ms) AS talk_ms, SUM(t.wrap_ms) AS wrap_ms,
+    SUM(x.reason = 'answered' AND (t.waiting_id IS NULL OR (t.next_state = 'wrap_up' AND t.next2_at IS NULL))) AS open_calls,
     SUM(x.reason = 'answered' AND EXISTS (
         SELECT 1 FROM call_control_events c WHERE c.agent = x.agent AND c.at >= x.at AND c.at < COALESCE(t.next_at, :now)
           AND c.action IN ('transfer', 'attended_transfer') AND c.outcome = 'ok')) AS transferred
@@ -75,7 +76,8 @@ GROUP BY x.bucket, x.queue ORDER BY x.bucket, x.queue
 def queue_rows(conn: sqlite3.Connection, since: str, until: str, now: str, *, sl_seconds: float,
                interval: str | None = None, offset_minutes: int = 0, queue: str | None = None,
                events_until: str | None = None) -> list[dict]:
-    """Per (bucket, queue): counts per exit reason and the sums ``cc.domain.wallboard.queue_figures`` needs.
+    """Per (bucket, queue): counts per exit reason and the sums ``cc.domain.wallboard.queue_figures`` needs;
+    ``open_calls``: answered calls whose talk or wrap-up has not ended yet (their row is not final).
     ``events_until``: how far past ``until`` to read agent events (a call answered before ``until`` may end
     after it); default ``until``."""
     filters = " AND queue = :queue" if queue else ""
@@ -116,7 +118,7 @@ def state_time_rows(conn: sqlite3.Connection, since: str, end: str, agent: str |
 
 
 def agent_count_rows(conn: sqlite3.Connection, since: str, until: str, agent: str | None = None,
-                     queue: str | None = None) -> dict[str, dict]:
+                     queue: str | None = None, surveys: bool = True) -> dict[str, dict]:
     """Per agent over [since, until): calls answered, orders entered (first event of an order), survey count
     and average. ``queue``: only calls and surveys of that queue (orders are not tied to a queue)."""
     a_exit = (" AND agent = :agent" if agent else "") + (" AND queue = :queue" if queue else "")
@@ -136,7 +138,7 @@ def agent_count_rows(conn: sqlite3.Connection, since: str, until: str, agent: st
             "SELECT actor, COUNT(*) FROM order_events WHERE at >= :since AND at < :until AND from_status IS NULL"
             f"{a_ord} GROUP BY actor", params):
         put(user, orders=n)
-    for user, n, avg in conn.execute(
+    for user, n, avg in () if not surveys else conn.execute(
             "SELECT agent, COUNT(*), AVG(score) FROM acd_surveys WHERE at >= :since AND at < :until"
             f"{a_exit} GROUP BY agent", params):
         put(user, surveys=n, survey_avg=avg)
@@ -171,19 +173,23 @@ class WallboardStore(ConnectionStore):
     def skills(self) -> list[tuple[str, str, int]]:
         return self.conn.execute("SELECT user, service, level FROM acd_agent_skills").fetchall()
 
-    def queue_rows(self, since: str, until: str, now: str, sl_seconds: float) -> list[dict]:
-        return queue_rows(self.conn, since, until, now, sl_seconds=sl_seconds)
+    def queue_rows(self, since: str, until: str, now: str, sl_seconds: float, *, interval: str | None = None,
+                   offset_minutes: int = 0) -> list[dict]:
+        return queue_rows(self.conn, since, until, now, sl_seconds=sl_seconds, interval=interval,
+                          offset_minutes=offset_minutes)
 
     def agent_counts(self, since: str, until: str) -> dict[str, dict]:
-        return agent_count_rows(self.conn, since, until)
+        return agent_count_rows(self.conn, since, until, surveys=False)
 
     def calls_per_slot(self, since: str, until: str, offset_minutes: int) -> list[tuple[int, int]]:
         """(half-hour slot of the local day 0..47, calls started) over [since, until) (one local day)."""
+        # Minutes of the UTC time of day straight from the stored text (HH at 12, MM at 15): five times faster
+        # than strftime on every row.
         return self.conn.execute(
-            "SELECT (CAST(strftime('%H', started_at, :off) AS INTEGER) * 2"
-            " + CAST(strftime('%M', started_at, :off) AS INTEGER) / 30) AS slot, COUNT(*)"
+            "SELECT ((CAST(substr(started_at, 12, 2) AS INTEGER) * 60 + CAST(substr(started_at, 15, 2) AS INTEGER)"
+            " + :off + 1440) % 1440) / 30 AS slot, COUNT(*)"
             " FROM calls WHERE started_at >= :since AND started_at < :until GROUP BY slot",
-            {"since": since, "until": until, "off": f"{offset_minutes:+d} minutes"},
+            {"since": since, "until": until, "off": offset_minutes % 1440},
         ).fetchall()
 
     def waits_since(self, since: str) -> list[tuple[str, int]]:
@@ -207,7 +213,10 @@ class WallboardStore(ConnectionStore):
 
     def sms_counts(self, since: str) -> dict:
         one = lambda sql, *p: self.conn.execute(sql, p).fetchone()  # noqa: E731
-        queued, oldest = one("SELECT COUNT(*), MIN(created_at) FROM sms_outbox WHERE status IN ('queued', 'sending')")
+        # The range keeps the planner on the status index (with ANALYZE statistics it scanned the whole year
+        # for an IN list); 'queued' <= status <= 'sending' holds exactly those two statuses.
+        queued, oldest = one("SELECT COUNT(*), MIN(created_at) FROM sms_outbox WHERE status BETWEEN 'queued' AND 'sending'"
+                             " AND status IN ('queued', 'sending')")
         sent = one("SELECT COUNT(*) FROM sms_outbox WHERE sent_at IS NOT NULL AND sent_at >= ?", since)[0]
         failed = one("SELECT COUNT(*) FROM sms_outbox WHERE status = 'failed' AND finished_at >= ?", since)[0]
         return {"queued": queued, "oldest_queued": oldest, "sent": sent, "failed": failed}
