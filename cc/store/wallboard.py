@@ -232,30 +232,56 @@ class WallboardStore(ConnectionStore):
 
 
 class AgiHeartbeat:
-    """The FastAGI server's sign of life: one row per host:port, refreshed by ``beat()`` (on its own short-lived
-    connection, so it never shares one with the call threads). ``stopped()`` marks a clean stop."""
+    """The FastAGI server's sign of life for the wallboard: one ``agi_servers`` row per host:port, written
+    by ``tick()`` at most every ``every`` seconds on a short-lived connection of its own (never one a call
+    thread uses); ``stopped()`` marks a clean stop. A failed write (database busy or gone) is skipped: the
+    heartbeat must never disturb calls, and a missing beat is exactly what the wallboard should see."""
 
-    def __init__(self, db_path: str, name: str, started_at: str) -> None:
-        self.db_path = db_path
+    def __init__(self, db_path: str, name: str, *, clock: Any = None, every: float = 5.0) -> None:
+        from cc.clock import SystemClock
+
+        self.db_path = str(db_path)
         self.name = name
-        self.started_at = started_at
+        self.clock = clock or SystemClock()
+        self.every = every
+        self.started_at = self._now()
+        self._next = 0.0
 
-    def _write(self, sql: str, params: tuple) -> None:
-        conn = sqlite3.connect(self.db_path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    def _now(self) -> str:
+        from cc.domain.timestamps import iso
+
+        return iso(self.clock.now())
+
+    def _write(self, sql: str, params: tuple) -> bool:
         try:
-            conn.execute(sql, params)
-        finally:
-            conn.close()
+            conn = sqlite3.connect(self.db_path, timeout=1.0, isolation_level=None)
+            try:
+                conn.execute(sql, params)
+            finally:
+                conn.close()
+        except sqlite3.Error:
+            return False
+        return True
 
-    def beat(self, now: str, active: int, total: int) -> None:
-        self._write(
+    def tick(self, active: int, total: int) -> bool:
+        """Write the heartbeat when one is due; True when written."""
+        import time
+
+        if time.monotonic() < self._next:
+            return False
+        self._next = time.monotonic() + self.every
+        return self.beat(active, total)
+
+    def beat(self, active: int, total: int) -> bool:
+        return self._write(
             "INSERT INTO agi_servers (name, pid, started_at, heartbeat_at, stopped_at, active_calls, total_calls)"
             " VALUES (?, ?, ?, ?, NULL, ?, ?) ON CONFLICT(name) DO UPDATE SET pid = excluded.pid,"
             " started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at, stopped_at = NULL,"
             " active_calls = excluded.active_calls, total_calls = excluded.total_calls",
-            (self.name, os.getpid(), self.started_at, now, active, total),
+            (self.name, os.getpid(), self.started_at, self._now(), active, total),
         )
 
-    def stopped(self, now: str) -> None:
-        self._write("UPDATE agi_servers SET stopped_at = ?, heartbeat_at = ?, active_calls = 0 WHERE name = ?",
-                    (now, now, self.name))
+    def stopped(self) -> bool:
+        now = self._now()
+        return self._write("UPDATE agi_servers SET stopped_at = ?, heartbeat_at = ?, active_calls = 0 WHERE name = ?",
+                           (now, now, self.name))

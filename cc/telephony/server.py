@@ -135,14 +135,20 @@ def serve(config: Config, host: str | None = None, port: int | None = None, serv
     previous = {}
     for sig in (signal.SIGTERM, signal.SIGINT):
         previous[sig] = signal.signal(sig, lambda *_: stop.set())
+    from cc.store.wallboard import AgiHeartbeat
+
+    heartbeat = AgiHeartbeat(config.db, f"{server.server_address[0]}:{server.port}")  # the wallboard's "AGI up"
     try:
         server.start()
         if ready is not None:
             ready(server)
-        while not stop.wait(0.5):
-            pass
+        while True:
+            heartbeat.tick(server.active, server.total)
+            if stop.wait(0.5):
+                break
     finally:
         server.stop(drain_seconds=5.0)
+        heartbeat.stopped()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         if timings and server.gap_sink is not None:
