@@ -25,6 +25,7 @@ from cc.errors import NotFound, PermissionDenied, Refused, UsageError
 
 AGENT_ROLES = ("agent", "expert", "supervisor")
 SUPERVISING_ROLES = ("admin", "supervisor")
+LONGEST_OUTBOUND = 4 * 3600  # seconds: a click-to-dial call whose end was never reported frees the agent after this
 
 
 @functools.lru_cache(maxsize=65_536)
@@ -39,6 +40,7 @@ class AcdSettings:
     locale: str = "zh_CN"
     handler_lease: float = 0.0  # seconds without a sign of life before a waiting caller is taken out (0: never)
     expert_group: str = "expert"  # the agent group call control's "expert" target rings (the expert seat)
+    outbound_wrap_up: int = 10  # seconds of wrap-up after a click-to-dial call (0: ready at once)
 
 
 @dataclass(frozen=True)
@@ -336,13 +338,24 @@ class AcdService:
         now_dt, now, now_s = self._now()
         seen_before = iso(now_dt - timedelta(seconds=lease))
         offered_before = iso(now_dt - timedelta(seconds=lease + 60))
-        if not self.store.anything_gone(seen_before, offered_before):
+        outbound_before = iso(now_dt - timedelta(seconds=LONGEST_OUTBOUND))
+        if not self.store.anything_gone(seen_before, offered_before, outbound_before):
             return []
         out = []
         with self.store.transaction():
             for row in self.store.gone_rows(seen_before, offered_before):
                 queue = self.queues().get(row["queue"])
                 if row["status"] == "ringing" and queue and row["offered_at"] > iso(now_dt - timedelta(seconds=queue.ring_seconds + lease)):
+                    continue
+                if row["status"] == "connected":  # the handler died mid-conversation: free the agent
+                    why = f"the call's handler showed no sign of life for {lease:g} s"
+                    if row["agent"]:
+                        self._release(row["agent"], row["id"], row["call_id"], self._wrap_seconds(row["queue"]), now_dt,
+                                      reason="handler lost")
+                    self.store.delete_waiting(row["id"])
+                    self._action(now, "release", "", agent=row["agent"], waiting_id=row["id"], call_id=row["call_id"],
+                                 queue=row["queue"], detail=why)
+                    out.append(row)
                     continue
                 if row["status"] == "ringing" and row["agent"]:
                     self.store.set_state(row["agent"], "ready", now, reason="", expect=("ringing",), call_id=row["call_id"])
@@ -351,9 +364,10 @@ class AcdService:
                 self._exit(row["id"], row["call_id"], row["queue"], row["caller"], "error", now, waited_ms=waited,
                            detail=f"the caller's handler showed no sign of life ({row['status']})")
                 out.append(row)
-            for user in self.store.orphan_agents():
+            for user in self.store.orphan_agents(outbound_before):
                 self.store.set_state(user, "ready", now, reason="", expect=("ringing", "on_call"),
                                      extra={"wrap_until": None, "idle_since": now})
+                self._action(now, "release", "", agent=user, detail="ringing or on a call that no longer exists")
         return out
 
     def poll(self, waiting_id: int) -> WaitView:
@@ -371,7 +385,8 @@ class AcdService:
         if row["status"] in ("ringing", "connected"):
             agent = self.store.agent(row["agent"]) if row["agent"] else None
             return WaitView(waiting_id, row["status"], row["queue"], waited, 0, row["agent"],
-                            agent["dial"] if agent else "", row["tier"])
+                            agent["dial"] if agent else "", row["tier"], divert=row.get("divert"),
+                            divert_by=row.get("divert_by") or "")
         queue = self.queue(row["queue"])
         line = [self._call(r) for r in self.store.waiting_rows(("waiting", "callback"), queue.name)]
         ahead = acd.position(call, line)
@@ -420,17 +435,110 @@ class AcdService:
                 return None
             agent = row["agent"]
             if agent and row["status"] in ("connected", "ringing"):
-                queue = self.queues().get(row["queue"])
-                wrap = queue.wrap_up_seconds if queue else 0
-                until = iso(now_dt + timedelta(seconds=wrap))
-                if wrap > 0:
-                    self.store.set_state(agent, "wrap_up", now, expect=("on_call", "ringing"), waiting_id=None,
-                                         call_id=row["call_id"], extra={"wrap_until": until, "idle_since": now})
-                else:
-                    self.store.set_state(agent, "ready", now, expect=("on_call", "ringing"), call_id=row["call_id"],
-                                         extra={"wrap_until": None, "idle_since": now})
+                self._release(agent, waiting_id, row["call_id"], self._wrap_seconds(row["queue"]), now_dt,
+                              reason="transferred" if row.get("divert") == "transfer" else "")
             self.store.delete_waiting(waiting_id)
         return agent
+
+    def _wrap_seconds(self, queue_name: str) -> int:
+        queue = self.queues().get(queue_name)
+        return queue.wrap_up_seconds if queue else 0
+
+    def _release(self, agent: str, waiting_id: int | None, call_id: str, wrap: int, now_dt: datetime, *,
+                 reason: str = "", by: str = "") -> bool:
+        """The agent's call (``waiting_id``; None: an outbound call) is over for them: wrap-up for
+        ``wrap`` seconds, or ready. Only while the agent is still ringing / on that very call, so a late
+        report never ends the agent's next call."""
+        row = self.store.agent(agent)
+        if row is None or row["state"] not in ("on_call", "ringing") or row["waiting_id"] != waiting_id:
+            return False
+        now = iso(now_dt)
+        if wrap > 0:
+            return self.store.set_state(agent, "wrap_up", now, reason=reason, expect=("on_call", "ringing"),
+                                        call_id=call_id, by=by,
+                                        extra={"wrap_until": iso(now_dt + timedelta(seconds=wrap)), "idle_since": now})
+        return self.store.set_state(agent, "ready", now, reason=reason, expect=("on_call", "ringing"), call_id=call_id,
+                                    by=by, extra={"wrap_until": None, "idle_since": now})
+
+    # -- calls that leave the ACD's hands: transfers, the agent's leg hanging up, click-to-dial ---------
+
+    def transferred(self, call_id: str, agent: str = "", route: str = "", attended: bool = False, by: str = "") -> dict | None:
+        """Call control transferred a call away from an agent. An ACD call is marked (the handler's call
+        record then says "transferred"); a blind transfer frees the agent now (wrap-up), an attended one
+        when the agent's own leg hangs up (``agent_gone``). An agent's click-to-dial call: freed likewise.
+        Returns what was done, or None when the call is not the ACD's."""
+        now_dt, now, _ = self._now()
+        kind = "attended" if attended else "blind"
+        with self.store.transaction():
+            row = self.store.waiting_by_call(call_id, ("connected",))
+            if row is not None:
+                agent = row["agent"] or agent
+                if row.get("divert") != "transfer":  # not marked beforehand (transferring)
+                    self.store.update_waiting(row["id"], "connected", divert="transfer", divert_by=route)
+                    self._action(now, "transfer", by, agent=agent, waiting_id=row["id"], call_id=call_id,
+                                 queue=row["queue"], detail=f"{kind} to {route}")
+                released = not attended and self._release(agent, row["id"], call_id, self._wrap_seconds(row["queue"]),
+                                                          now_dt, reason="transferred")
+                return {"waiting_id": row["id"], "agent": agent, "released": bool(released)}
+            if agent and not attended and self._release(agent, None, call_id, self.settings.outbound_wrap_up, now_dt,
+                                                        reason="transferred"):
+                self._action(now, "transfer", by, agent=agent, call_id=call_id, detail=f"{kind} to {route} (outbound call)")
+                return {"waiting_id": None, "agent": agent, "released": True}
+        return None
+
+    def transferring(self, call_id: str, route: str | None, agent: str = "", attended: bool = False, by: str = "") -> bool:
+        """Mark an ACD call as being transferred to ``route`` just before call control moves the caller,
+        so the handler holding the caller records a transfer, not a hang-up; logged (None: the transfer
+        failed, clear the mark)."""
+        _, now, _ = self._now()
+        with self.store.transaction():
+            row = self.store.waiting_by_call(call_id, ("connected",))
+            if row is None:
+                return False
+            if route is None:
+                self._action(now, "transfer", by, agent=row["agent"], waiting_id=row["id"], call_id=call_id,
+                             queue=row["queue"], outcome="failed", detail=f"to {row['divert_by']}")
+                return self.store.update_waiting(row["id"], "connected", divert=None, divert_by=None)
+            self._action(now, "transfer", by, agent=row["agent"] or agent, waiting_id=row["id"], call_id=call_id,
+                         queue=row["queue"], detail=f"{'attended' if attended else 'blind'} to {route}")
+            return self.store.update_waiting(row["id"], "connected", divert="transfer", divert_by=route)
+
+    def agent_gone(self, waiting_id: int | None = None, *, user: str = "", call_id: str = "") -> str | None:
+        """The agent's leg of a call hung up (the hangup handler the ACD puts on the agent's channel): an
+        ACD call (``waiting_id``) or a click-to-dial call (``user``). The agent wraps up; the caller's
+        row is left to the handler holding the caller (it may still be talking to a transfer target)."""
+        now_dt, now, _ = self._now()
+        with self.store.transaction():
+            if waiting_id is not None:
+                row = self.store.waiting(waiting_id)
+                agent = (row or {}).get("agent") or self.store.agent_on(waiting_id)
+                if not agent:
+                    return None
+                wrap = self._wrap_seconds(row["queue"]) if row else 0
+                reason = "transferred" if row and row.get("divert") == "transfer" else ""
+                if row is not None and row["status"] != "connected":
+                    return None  # still ringing: the handler's Dial decides (answered / no answer)
+                return agent if self._release(agent, waiting_id, call_id or (row or {}).get("call_id", ""), wrap, now_dt,
+                                              reason=reason) else None
+            if user and self._release(user, None, call_id, self.settings.outbound_wrap_up, now_dt):
+                self._action(now, "dial_end", "", agent=user, call_id=call_id)
+                return user
+        return None
+
+    def dialing(self, user: str, call_id: str) -> bool:
+        """Click-to-dial: the agent places an outbound call, so they are on_call (never offered an ACD
+        call) until their leg hangs up (``agent_gone(user=...)``); False when the agent is offline
+        (not in the ACD at all: nothing changes)."""
+        _, now, _ = self._now()
+        with self.store.transaction():
+            row = self._require_agent(user)
+            if row["state"] in ("ringing", "on_call"):
+                raise Refused(f"agent '{user}' is {row['state'].replace('_', ' ')}", "dial after the current call")
+            if row["state"] == "offline":
+                return False
+            self.store.set_state(user, "on_call", now, reason="outbound", call_id=call_id, extra={"wrap_until": None})
+            self._action(now, "dial", "", agent=user, call_id=call_id, detail=f"from {row['state']}")
+        return True
 
     def leave(self, waiting_id: int, reason: str, detail: str = "") -> dict | None:
         """The caller left the queue without an agent (abandoned, timeout, voicemail, callback...): the

@@ -207,12 +207,16 @@ class QueueCallFlow:
         try:
             result = ch.dial(view.dial, queue.ring_seconds, wid, self.dial_options)
         except CallerHungUp:
-            if self.acd.poll(wid).status == "ringing":  # hung up while the agent's phone rang
+            after = self.acd.poll(wid)
+            if after.status == "ringing":  # hung up while the agent's phone rang
                 raise
             if recording:
                 self.acd.record(call_id, agent or "", queue.name, recording)
             agent_done = self.acd.finished(wid)
-            log("acd_end", {"agent": agent_done, "by": "caller", "recording": recording})
+            log("acd_end", {"agent": agent_done or agent, "by": "caller", "recording": recording})
+            if after.divert == "transfer":  # call control took the caller away from the agent
+                log("acd_transfer", {"agent": agent, "to": after.divert_by})
+                raise _Quiet(f"transferred by {agent} to {after.divert_by}") from None
             raise _Quiet("caller hung up during the conversation") from None
         if result.status != "ANSWER":
             self.acd.not_answered(wid, result.status)
@@ -222,9 +226,16 @@ class QueueCallFlow:
             self.acd.answered(wid)
         if recording:
             self.acd.record(call_id, agent or "", queue.name, recording)
+        after = self.acd.poll(wid)
         self.acd.finished(wid)
         by = "agent" if result.caller_alive else "caller"
         log("acd_end", {"agent": agent, "by": by, "recording": recording})
+        if after.divert == "transfer":  # an attended transfer: the caller talked to the target until now
+            log("acd_transfer", {"agent": agent, "to": after.divert_by})
+            if not result.caller_alive:
+                raise _Quiet(f"transferred by {agent} to {after.divert_by}")
+            return HoldOutcome("transferred", f"answered by {agent} in '{queue.name}', transferred to {after.divert_by}",
+                               agent)
         if not result.caller_alive:
             raise _Quiet("caller hung up during the conversation")
         if queue.survey:

@@ -171,8 +171,11 @@ def _rank(ch: LiveChannel) -> tuple:
 
 class CallControlService:
     def __init__(self, ami: AmiPort, store: Any, clock: Clock, settings: ControlSettings | None = None, *,
-                 actor: str = "", normalize: Callable[[str], str] | None = None) -> None:
+                 actor: str = "", normalize: Callable[[str], str] | None = None, acd: Any = None) -> None:
         self.ami = ami
+        # The ACD's side of dial and transfer (cc.telephony.acd_control.AcdCallHook): the agent is on_call
+        # during a click-to-dial call, and freed by a transfer. None: call control alone.
+        self.acd = acd
         self.store = store
         self.clock = clock
         self.settings = settings or ControlSettings()
@@ -301,10 +304,14 @@ class CallControlService:
         target = self.outside(number)
         call = f"cc-dial-{secrets.token_hex(6)}"
         variables = {"CC_TARGET": target, "CC_AGENT": user, "CC_OUT_CALLERID": self.settings.caller_id}
+        if self.acd is not None:
+            variables.update(self.acd.dialing(user, call))
         try:
             self._originate(agent["dial"], EXT_CONNECT, variables, caller_id=f'"{number}" <{number}>', channel_id=call)
         except (Refused, Unreachable) as exc:
             self._log("dial", "failed", agent=user, call=call, target=number, detail=exc.message)
+            if self.acd is not None:
+                self.acd.dial_failed(user, call)
             raise
         self._log("dial", agent=user, call=call, channel=agent["dial"], target=number)
         return {"call": call, "agent": user, "number": number, "agent_dial": agent["dial"], "customer_dial": target}
@@ -328,6 +335,8 @@ class CallControlService:
         if live.customer is not None:  # lets the ACD's handler tell a transfer from a hang-up
             self.ami.action("Setvar", {"Channel": live.customer.channel, "Variable": TRANSFER_VARIABLE,
                                        "Value": f"{kind}:{value}"})
+            if self.acd is not None:  # before the caller moves: the ACD's handler notices at once
+                self.acd.transferring(live.customer.uniqueid, f"{kind}:{value}", live.agent_user, attended, by=self.actor)
         try:
             if attended:
                 fields = {"Channel": channel, "Context": self.settings.context, "Exten": token}
@@ -342,8 +351,12 @@ class CallControlService:
                                                                   "Exten": token, "Priority": 1}))
         except (Refused, Unreachable) as exc:
             self._log(action, "failed", agent=live.agent_user, call=call, channel=channel, target=target, detail=exc.message)
+            if self.acd is not None and live.customer is not None:
+                self.acd.transfer_failed(live.customer.uniqueid)
             raise
         self._log(action, agent=live.agent_user, call=call, channel=channel, target=target, detail=f"{kind}:{value}")
+        if self.acd is not None and live.customer is not None:
+            self.acd.transferred(live.customer.uniqueid, live.agent_user, f"{kind}:{value}", attended, by=self.actor)
         return {"call": call, "channel": channel, "target": target, "route": f"{kind}:{value}", "attended": attended,
                 "agent": live.agent_user}
 

@@ -187,28 +187,40 @@ class AcdStore(ConnectionStore):
     def touch(self, waiting_id: int, now: str) -> None:
         self.conn.execute("UPDATE acd_waiting SET seen_at = ? WHERE id = ?", (now, waiting_id))
 
-    def anything_gone(self, seen_before: str, offered_before: str) -> bool:
+    # Agents ringing or on a call whose waiting call no longer exists; an outbound (click-to-dial) call has
+    # no waiting call: it counts only once it is older than ``outbound_before`` (its end was never reported).
+    _ORPHANS = ("FROM acd_agents WHERE state IN ('ringing', 'on_call')"
+                " AND (waiting_id IS NULL OR waiting_id NOT IN (SELECT id FROM acd_waiting))"
+                " AND NOT (state = 'on_call' AND reason = 'outbound' AND state_since >= ?)")
+
+    def anything_gone(self, seen_before: str, offered_before: str, outbound_before: str = "") -> bool:
         row = self.conn.execute(
-            "SELECT EXISTS (SELECT 1 FROM acd_waiting WHERE status = 'waiting' AND seen_at < ?)"
+            "SELECT EXISTS (SELECT 1 FROM acd_waiting WHERE status IN ('waiting', 'connected') AND seen_at < ?)"
             " OR EXISTS (SELECT 1 FROM acd_waiting WHERE status = 'ringing' AND offered_at < ?)"
-            " OR EXISTS (SELECT 1 FROM acd_agents WHERE state IN ('ringing', 'on_call')"
-            "            AND (waiting_id IS NULL OR waiting_id NOT IN (SELECT id FROM acd_waiting)))",
-            (seen_before, offered_before),
+            f" OR EXISTS (SELECT 1 {self._ORPHANS})",
+            (seen_before, offered_before, outbound_before),
         ).fetchone()
         return bool(row[0])
 
     def gone_rows(self, seen_before: str, offered_before: str) -> list[dict]:
-        """Waiting rows whose handler shows no sign of life, and ringing rows rung for too long."""
+        """Waiting and connected rows whose handler shows no sign of life, and ringing rows rung for too long."""
         return self._rows(
-            "SELECT * FROM acd_waiting WHERE (status = 'waiting' AND seen_at < ?) OR (status = 'ringing' AND offered_at < ?)",
+            "SELECT * FROM acd_waiting WHERE (status IN ('waiting', 'connected') AND seen_at < ?)"
+            " OR (status = 'ringing' AND offered_at < ?)",
             (seen_before, offered_before),
         )
 
-    def orphan_agents(self) -> list[str]:
-        """Agents ringing or on a call whose waiting call no longer exists."""
-        return [r[0] for r in self.conn.execute(
-            "SELECT user FROM acd_agents WHERE state IN ('ringing', 'on_call')"
-            " AND (waiting_id IS NULL OR waiting_id NOT IN (SELECT id FROM acd_waiting))")]
+    def orphan_agents(self, outbound_before: str = "") -> list[str]:
+        return [r[0] for r in self.conn.execute(f"SELECT user {self._ORPHANS}", (outbound_before,))]
+
+    def waiting_by_call(self, call_id: str, statuses: tuple[str, ...]) -> dict | None:
+        marks = ",".join("?" * len(statuses))
+        return self._one(f"SELECT * FROM acd_waiting WHERE call_id = ? AND status IN ({marks}) ORDER BY id DESC LIMIT 1",
+                         (call_id, *statuses))
+
+    def agent_on(self, waiting_id: int) -> str | None:
+        row = self.conn.execute("SELECT user FROM acd_agents WHERE waiting_id = ?", (waiting_id,)).fetchone()
+        return row[0] if row else None
 
     def delete_waiting(self, waiting_id: int) -> None:
         self.conn.execute("DELETE FROM acd_waiting WHERE id = ?", (waiting_id,))

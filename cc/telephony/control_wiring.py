@@ -9,6 +9,7 @@ from typing import Any
 
 from cc.services.call_control import CallControlService
 from cc.store.call_control import CallControlStore
+from cc.telephony.acd_control import acd_hook
 from cc.telephony.ami import client_from_config
 from cc.telephony.control_dialplan import settings_from_config
 
@@ -21,7 +22,7 @@ def call_control(services: Any, *, events: bool = False) -> Iterator[CallControl
     ami = client_from_config(config.asterisk.ami, events=events, reconnect=False).connect()
     try:
         yield CallControlService(ami, CallControlStore(services.db), services.clock, settings_from_config(config),
-                                 actor=services.acting_user or "")
+                                 actor=services.acting_user or "", acd=acd_hook(services))
     finally:
         ami.close()
 
@@ -38,5 +39,5 @@ def long_lived(services: Any) -> tuple[CallControlService, Any]:
     config = services.config
     ami = client_from_config(config.asterisk.ami, events=True, reconnect=True).connect()
     service = CallControlService(ami, CallControlStore(services.db), services.clock, settings_from_config(config),
-                                 actor=services.acting_user or "")
+                                 actor=services.acting_user or "", acd=acd_hook(services))
     return service, ami

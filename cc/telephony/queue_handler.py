@@ -2,13 +2,18 @@
 MixMonitor, voicemail), the hook the IVR's queue node calls, and the ``acd_answered`` AGI script the
 agent's channel runs when the agent picks up (Dial's ``U()`` option, context ``cc-acd-answered``).
 
-Dial contract: ``Dial(AGENT,RING_SECONDS,gU(cc-acd-answered^URL))`` where URL is
+Dial contract: ``Dial(AGENT,RING_SECONDS,gU(cc-acd-answered^URL^GONE-URL))`` where URL is
 ``agi://HOST:PORT/acd_answered?w=WAITING_ID`` — the subroutine marks the agent on_call the moment the
-call is answered, so the live state is right during the conversation (``render_acd_contexts``).
+call is answered, so the live state is right during the conversation — and GONE-URL (the same with
+``gone=1``) is called by a hangup handler when the agent's leg ends: the agent wraps up even when the
+caller goes on with someone else (a transfer) (``render_acd_contexts``). During Dial a keep-alive thread
+shows the handler is alive, so a handler that dies mid-conversation has its agent released by the
+dispatcher's sweep (``AcdService.expire_gone``).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +41,9 @@ class QueueSettings:
     record_format: str = "wav"
     music_class: str = "default"
     answered_url: Callable[[int], str] = lambda wid: ""
+    gone_url: Callable[[int], str] = lambda wid: ""
+    keep_alive: Callable[[int], None] | None = None  # shows the handler is alive during Dial (own connection)
+    keep_alive_seconds: float = 10.0
 
 
 def queue_settings(config: Config, prompt_path: Callable[[str], str]) -> QueueSettings:
@@ -51,7 +59,35 @@ def queue_settings(config: Config, prompt_path: Callable[[str], str]) -> QueueSe
         record_format=config.acd.record_format,
         music_class=config.acd.music_class,
         answered_url=lambda wid: f"{base}{joiner}w={wid}",
+        gone_url=lambda wid: f"{base}{joiner}w={wid}&gone=1",
+        keep_alive=_keep_alive(config) if config.acd.handler_lease_seconds > 0 else None,
+        keep_alive_seconds=max(0.2, config.acd.handler_lease_seconds / 3),
     )
+
+
+def gone_url(config: Config, user: str, call_id: str) -> str:
+    """The AGI URL the hangup handler on an agent's click-to-dial channel calls."""
+    from urllib.parse import quote
+
+    from cc.telephony.dialplan import agi_url
+
+    base = agi_url(config.agi.host, config.agi.port, ANSWERED_SCRIPT, config.agi.secret)
+    joiner = "&" if "?" in base else "?"
+    return f"{base}{joiner}u={quote(user)}&c={quote(call_id)}&gone=1"
+
+
+def _keep_alive(config: Config) -> Callable[[int], None]:
+    def touch(waiting_id: int) -> None:
+        from cc.domain.timestamps import iso
+        from cc.store.acd import AcdStore
+
+        conn = connect(config.db)
+        try:
+            AcdStore(conn).touch(waiting_id, iso(SystemClock().now()))
+        finally:
+            conn.close()
+
+    return touch
 
 
 class AgiQueueChannel:
@@ -93,15 +129,31 @@ class AgiQueueChannel:
 
     def dial(self, dial: str, ring_seconds: int, waiting_id: int, options: str = "") -> DialResult:
         url = self.settings.answered_url(waiting_id)
+        gone = self.settings.gone_url(waiting_id) if url else ""
+        sub = f"U({ANSWERED_CONTEXT}^{url}" + (f"^{gone})" if gone else ")") if url else ""
         # g: when the agent hangs up first the caller stays (survey); without it Dial returns -1 (hang up)
-        opts = ("" if "g" in options else "g") + options + (f"U({ANSWERED_CONTEXT}^{url})" if url else "")
+        opts = ("" if "g" in options else "g") + options + sub
+        stop = threading.Event()
+        if self.settings.keep_alive is not None:
+            threading.Thread(target=self._keep_alive, args=(waiting_id, stop), daemon=True,
+                             name=f"acd-keepalive-{waiting_id}").start()
         try:
             self.agi.execute("EXEC", "Dial", _quote_arg(f"{dial},{int(ring_seconds)},{opts}"), timeout=LONGEST_CALL)
         except pyst_agi.AGIAppError:
             self.agi.hung_up = True
             raise CallerHungUp("caller hung up during Dial") from None
+        finally:
+            stop.set()
         status = self.channel.get_variable("DIALSTATUS") or "UNKNOWN"
         return DialResult(status, True)
+
+    def _keep_alive(self, waiting_id: int, stop: threading.Event) -> None:
+        touch = self.settings.keep_alive
+        while touch is not None and not stop.wait(self.settings.keep_alive_seconds):
+            try:
+                touch(waiting_id)
+            except Exception:  # a locked database now and then: the next beat comes soon
+                pass
 
     def start_recording(self, name: str) -> str:
         settings = self.settings
@@ -163,6 +215,9 @@ def make_hook(config: Config, clock: Clock | None = None, prompt_path: Callable[
                 call.event(kind, node, **{k: v for k, v in detail.items() if k != "node"})
                 if kind == "acd_end":  # a later hang-up must not hide that an agent took the call
                     call.sticky = ("answered", f"answered by {detail.get('agent')} in '{queue}'")
+                elif kind == "acd_transfer":  # nor that the agent passed it on
+                    call.sticky = ("transferred", f"answered by {detail.get('agent')} in '{queue}',"
+                                                  f" transferred to {detail.get('to')}")
 
             def voicemail(file: str, duration_ms: int) -> None:
                 call.store.add_voicemail(call.id, call.caller.number, node, file, rt_settings.record_format,
@@ -180,12 +235,17 @@ def make_hook(config: Config, clock: Clock | None = None, prompt_path: Callable[
 
 
 def agent_answered(agi: Any, params: dict[str, str], config: Config, clock: Clock | None = None) -> str:
-    """The ``acd_answered`` script (on the agent's channel, from Dial's U() subroutine)."""
+    """The ``acd_answered`` script (on the agent's channel, from Dial's U() subroutine); with ``gone=1``
+    the hangup handler's call when the agent's leg ends (``w``: an ACD call, ``u`` and ``c``: an agent's
+    click-to-dial call)."""
     from cc.errors import CcError
 
+    gone = params.get("gone") == "1"
     try:
-        waiting_id = int(params.get("w", ""))
+        waiting_id = int(params["w"]) if params.get("w") or not gone else None
     except ValueError:
+        return "bad request"
+    if gone and waiting_id is None and not params.get("u"):
         return "bad request"
     conn = connect(config.db)
     try:
@@ -193,7 +253,11 @@ def agent_answered(agi: Any, params: dict[str, str], config: Config, clock: Cloc
         from cc.store.acd import AcdStore
         from cc.telephony.acd_wiring import settings_from_config
 
-        AcdService(AcdStore(conn), clock or SystemClock(), settings_from_config(config)).answered(waiting_id)
+        service = AcdService(AcdStore(conn), clock or SystemClock(), settings_from_config(config))
+        if gone:
+            released = service.agent_gone(waiting_id, user=params.get("u", ""), call_id=params.get("c", ""))
+            return f"released {released}" if released else "nothing to release"
+        service.answered(waiting_id)
         return "answered"
     except CcError as exc:
         return f"refused: {exc.message}"
