@@ -277,7 +277,7 @@ def _all_ledger(services) -> list[dict]:  # noqa: ANN001
     return entries
 
 
-def start_center(config: Config, *, seed: int = 116114, calls_per_minute: float = 3.0, speed: float | None = 1.0):  # noqa: ANN201
+def start_center(config: Config, *, seed: int = 116114, calls_per_minute: float = 2.0, speed: float | None = 1.0):  # noqa: ANN201
     """The live simulated center on the demo database (cc/sim/center.py), started and ready for callers."""
     from cc.sim.center import SimCenter
 

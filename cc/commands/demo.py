@@ -15,7 +15,7 @@ def demo(
     orders: int = typer.Option(24, "--orders", help="How many orders the agents key in."),
     force: bool = typer.Option(False, "--force", help="Overwrite the --db file if it exists."),
     minutes: float = typer.Option(0.0, "--minutes", help="With --headless: then run the simulated center for this many simulated minutes."),
-    rate: float = typer.Option(3.0, "--rate", help="Simulated callers a minute."),
+    rate: float = typer.Option(2.0, "--rate", help="Simulated callers a minute."),
     speed: float = typer.Option(1.0, "--speed", help="Live dashboard: simulated seconds per real second (1 = real time)."),
     seed: int = typer.Option(116114, "--seed", help="Random seed: the same seed plays the same demo."),
     lang: str = typer.Option(None, "--lang", help="Dashboard language: zh_CN or en."),

@@ -275,19 +275,31 @@ class _QueueChannel:
         self.gives_up_at = None
         self.acd.answered(waiting_id)  # what the agent's answered-script does when they pick up
         talk = self.caller.talk
-        self.fiber.sleep(talk / 2)
+        self._talk(talk / 2, waiting_id)
         code = self.fiber.on_engine(lambda: self.engine.agent_work(agent, self.call.id, self.caller))
-        self.fiber.sleep(talk / 2)
+        self._talk(talk / 2, waiting_id)
         self.fiber.on_engine(lambda: self.engine.later(rng.uniform(2, 8), self.engine.agent_wrap_up, agent,
                                                        self.call.id, self.caller, code))
         return DialResult("ANSWER", True)
+
+
+    def _talk(self, seconds: float, waiting_id: int) -> None:
+        """The conversation goes on; the handler shows a sign of life as a real one does (the ACD frees the
+        agent of a call whose handler went quiet for the handler lease)."""
+        lease = self.engine.config.acd.handler_lease_seconds
+        step = lease / 4 if lease > 0 else seconds
+        while seconds > 0:
+            chunk = min(step, seconds)
+            self.fiber.sleep(chunk)
+            seconds -= chunk
+            self.acd.poll(waiting_id)
 
 
 class SimCenter:
     """The simulation engine. ``start()`` it (a background thread), ``stop()`` it (returns the summary);
     or ``run(minutes)`` for a bounded headless run."""
 
-    def __init__(self, config: Config, *, seed: int = 7, calls_per_minute: float = 3.0, speed: float | None = None,
+    def __init__(self, config: Config, *, seed: int = 7, calls_per_minute: float = 2.0, speed: float | None = None,
                  start: datetime | None = None, poll_seconds: float = 5.0, sms: bool = True,
                  drain_seconds: float = 20.0) -> None:
         if calls_per_minute <= 0:
@@ -454,8 +466,9 @@ class SimCenter:
 
     def _drain(self) -> None:
         """No new callers: run the calls in progress and the agents' pending actions to their end."""
-        self.summary.minutes = self.t / 60.0
         self.clock.unpace()
+        self.t = max(self.t, self.clock.elapsed())  # a paced engine may lag the flowing clock: catch up
+        self.summary.minutes = self.t / 60.0
         deadline = time.monotonic() + self.drain_seconds
         limit = self.t + 3600.0
         while self._heap and (self._fibers or self._pending_acts) and time.monotonic() < deadline:

@@ -45,7 +45,7 @@ def _check_center_at_rest(config) -> None:  # noqa: ANN001
 
 def test_a_few_simulated_minutes_answer_abandon_and_charge_orders_once(center_db) -> None:  # noqa: ANN001
     started = time.monotonic()
-    summary = SimCenter(center_db, seed=11, calls_per_minute=4.0, start=START).run(8)
+    summary = SimCenter(center_db, seed=11, calls_per_minute=7.0, start=START).run(8)
     assert time.monotonic() - started < 30
     assert summary.errors == []
     assert summary.calls >= 20
