@@ -105,8 +105,8 @@ class Pbx:
         return self.acd.agent_view(user)["state"]
 
 
-def make_pbx(asterisk, tmp_path: Path, *, queues: str = QUEUES, users=("a1", "a2", "a3", "sue")):
-    """(Pbx, stop): the server is running; ``stop()`` drains it and closes the store."""
+def make_pbx(asterisk, tmp_path: Path, *, queues: str = QUEUES, users=("a1", "a2", "a3", "sue"), serve: bool = True):
+    """(Pbx, stop): the server is running (``serve``); ``stop()`` drains it and closes the store."""
     from cc.telephony.acd_dialplan import render_acd_contexts
     from cc.telephony.acd_wiring import acd_service
     from cc.telephony.control_dialplan import MODULES, dialplan_from_config, render_control
@@ -139,13 +139,32 @@ def make_pbx(asterisk, tmp_path: Path, *, queues: str = QUEUES, users=("a1", "a2
         asterisk.cli(f"module load {module}")
     asterisk.write_extensions(rt.GENERAL + dialplan(port) + render_acd_contexts()
                               + render_control(dialplan_from_config(config)) + rt.CALLER_CONTEXTS)
-    server = make_server(config, "127.0.0.1", port)
-    server.start()
+    server = make_server(config, "127.0.0.1", port) if serve else None
+    if server is not None:
+        server.start()
     acd = acd_service(config, connect(str(db)))
     pbx = Pbx(config, acd, server, asterisk)
 
     def stop() -> None:
-        server.stop(drain_seconds=10)
+        if server is not None:
+            server.stop(drain_seconds=10)
         acd.store.close()
 
     return pbx, stop
+
+
+def write_config(config: Config, path: Path) -> Path:
+    """The config as a YAML file (for a server run in its own process)."""
+    import dataclasses
+
+    import yaml
+
+    def clean(value):
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items() if v is not None and k != "source"}
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        return value
+
+    path.write_text(yaml.safe_dump(clean(dataclasses.asdict(config)), allow_unicode=True), encoding="utf-8")
+    return path

@@ -136,3 +136,16 @@ def test_sweep_releases_the_agent_of_a_lost_handler(acd, clock):
     assert action["action"] == "release" and "no sign of life" in action["detail"]
     assert [e["reason"] for e in acd.exits()] == ["answered"]
     assert acd.store.waiting_rows(("waiting", "ringing", "connected")) == []
+
+
+def test_call_control_dial_refused_while_the_agent_talks(acd, db_file):
+    from cc.config import Config
+    from cc.services.call_control import CallControlService
+    from cc.store.call_control import CallControlStore
+    from cc.telephony.acd_control import AcdCallHook
+
+    talking(acd)
+    control = CallControlService(None, CallControlStore(acd.store.conn), acd.clock,
+                                 acd=AcdCallHook(acd, Config(db=str(db_file))))
+    with pytest.raises(Refused, match="on call"):
+        control.dial("a1", "13800138000")  # refused before Asterisk is asked anything

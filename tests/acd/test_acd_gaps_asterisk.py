@@ -18,8 +18,8 @@ def pbx(asterisk, tmp_path):
     try:
         yield pbx
     finally:
+        asterisk.ami.action("Hangup", Channel="/^Local/.*/")  # first: the server's handlers end at once
         stop()
-        asterisk.ami.action("Hangup", Channel="/^Local/.*/")
         asterisk.wait_idle(timeout=20)
 
 
@@ -71,10 +71,47 @@ def test_click_to_dial_makes_the_agent_on_call_then_wrap_up(pbx, control):
     assert [a["action"] for a in pbx.acd.actions(agent="a1")] == ["dial_end", "dial"]
 
 
-def test_click_to_dial_refused_while_the_agent_rings_or_talks(pbx, control):
-    pbx.agent("a1", "1001")
-    pbx.acd.store.conn.execute("UPDATE acd_agents SET state = 'on_call', waiting_id = 7 WHERE user = 'a1'")
-    from cc.errors import Refused
+def test_a_killed_handler_has_its_agent_released_by_the_sweep(asterisk, tmp_path):
+    """The FastAGI server holding the caller is killed (SIGKILL) mid-conversation: the keep-alive stops,
+    and the dispatcher's sweep frees the agent, saying why."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    from pathlib import Path
 
-    with pytest.raises(Refused, match="on call"):
-        control.dial("a1", "13800138000")
+    from acd_pbx import write_config
+
+    pbx, stop = make_pbx(asterisk, tmp_path, serve=False)
+    cfg = write_config(pbx.config, tmp_path / "cc.yaml")
+    cc = str(Path(sys.executable).with_name("cc"))
+    proc = subprocess.Popen([cc, "--config", str(cfg), "agi", "serve"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env={**os.environ, "CC_CONFIG": "", "CC_DB": ""})
+    try:
+        def listening():
+            try:
+                socket.create_connection(("127.0.0.1", pbx.config.agi.port), timeout=0.2).close()
+                return True
+            except OSError:
+                return False
+
+        pbx.wait(listening, timeout=20, what="the AGI server listening")
+        pbx.agent("a1", "1001")
+        pbx.call("+8613800000061")
+        pbx.wait(lambda: pbx.state("a1") == "on_call", timeout=20, what="a1 on the call")
+        proc.kill()
+        proc.wait(timeout=10)
+        assert pbx.acd.expire_gone() == []  # the lease (3 s) has not run out yet
+        pbx.wait(lambda: pbx.acd.expire_gone() or pbx.state("a1") == "wrap_up", timeout=15, what="the sweep")
+        view = pbx.acd.agent_view("a1")
+        assert (view["state"], view["reason"]) == ("wrap_up", "handler lost")
+        (release,) = [a for a in pbx.acd.actions(agent="a1") if a["action"] == "release"]
+        assert "no sign of life for 3 s" in release["detail"]
+        assert pbx.q("SELECT count(*) FROM acd_waiting")[0][0] == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+        stop()
+        asterisk.ami.action("Hangup", Channel="/^Local/.*/")
+        asterisk.wait_idle(timeout=20)
