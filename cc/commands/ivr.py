@@ -164,6 +164,33 @@ def simulate_command(
         say(f"== path: {' > '.join(outcome.path)}")
 
 
+@app.command("edit")
+def edit_command(
+    ctx: typer.Context,
+    lang: str = typer.Option(None, "--lang", help="Labels in zh_CN or en (default: the configured locale)."),
+    light: bool = typer.Option(False, "--light", help="Light colours instead of dark."),
+    export_to: str = typer.Option("ivr-tree.yaml", "--export-to", help="Default file for the export key (F9)."),
+) -> None:
+    """Edit the menu tree in a terminal UI: add, remove, reorder and move branches, edit prompts (and
+    rebuild their sound files), simulate a call, then save (a new version: new calls use it at once,
+    no restart) and export YAML. A tree with problems is not saved."""
+    import os
+
+    from cc.errors import UsageError
+
+    if lang not in (None, "zh_CN", "en"):
+        raise UsageError(f"unknown language {lang!r}", "use --lang zh_CN or --lang en")
+    if not os.environ.get("TEXTUAL_DRIVER") and not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError("the IVR editor needs a terminal (this is not one)",
+                         "run 'cc ivr edit' in a terminal; without one use 'cc ivr export', edit the YAML, "
+                         "'cc ivr validate FILE' and 'cc ivr import FILE'")
+    from cc.tui.ivr_editor import make_ivr_editor_app
+
+    services = _common.services(ctx)
+    make_ivr_editor_app(services.config, user=services.acting_user, locale=lang, dark=not light,
+                        export_path=export_to).run()
+
+
 @prompts_app.command("build")
 def prompts_build_command(
     ctx: typer.Context,

@@ -1,0 +1,176 @@
+"""The IVR editor driven by keys (Pilot): edit a branch, a failed check names the node and saves nothing,
+save, export, re-import equal; add, reorder, move, remove, undo; the simulate pane; rebuilding a prompt."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+
+import pytest
+from editor_pilot import editor, fill_modal, loaded, screen_text, select, set_field, until
+from ivr_edit_helpers import ivr_service_for
+
+from cc.domain import ivr
+from cc.services.ivr import read_tree_file
+
+pytestmark = pytest.mark.timeout(90)
+
+
+def test_edit_fail_check_save_export_reimport(db_file, tmp_path):
+    exported = tmp_path / "out" / "tree.yaml"
+    exported.parent.mkdir()
+
+    async def run() -> dict:
+        app = editor(db_file)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await loaded(pilot)
+            assert app.tree_id == 1
+            await select(pilot, "order_agent", "main")
+            await set_field(pilot, "f-queue", "")  # a queue node without its queue
+            assert "queue" not in app.draft.nodes["order_agent"]
+            await pilot.press("ctrl+s")
+            await until(pilot, lambda: app.screen.id == "problems-modal", "the problems")
+            text = screen_text(app)
+            assert "Not saved: 1 problem(s)" in text
+            assert "order_agent: a queue node needs 'queue' (the service queue's name)" in text
+            await pilot.press("escape")
+            assert app.tree_id == 1
+            await select(pilot, "order_agent", "main")
+            await set_field(pilot, "f-queue", "vip_orders")
+            await select(pilot, "main")
+            await set_field(pilot, "f-timeout", "8")
+            await pilot.press("ctrl+s")
+            await until(pilot, lambda: app.tree_id == 2, "the save")
+            assert app.draft.changes == 0 and "saved as version 2" in app.message
+            await pilot.press("f9")
+            await fill_modal(pilot, "export-modal", {"path": str(exported)})
+            await until(pilot, lambda: exported.exists() and "exported" in app.message, "the export")
+            return app.draft.data
+
+    saved = asyncio.run(run())
+    assert saved["nodes"]["order_agent"]["queue"] == "vip_orders" and saved["nodes"]["main"]["timeout"] == 8
+    service, db = ivr_service_for(db_file)
+    try:
+        assert read_tree_file(exported).plain == saved
+        tree_id, _ = service.import_tree(exported)
+        assert tree_id == 3 and ivr.tree_to_dict(service.current()[1]) == saved
+    finally:
+        db.conn.close()
+
+
+def test_add_reorder_move_remove_undo(db_file):
+    async def run() -> None:
+        app = editor(db_file)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await loaded(pilot)
+            await select(pilot, "main")
+            await pilot.press("f2")
+            await fill_modal(pilot, "add-modal", {"key": "6", "target": "feedback"}, select={"kind": "voicemail"})
+            assert app.draft.nodes["feedback"] == {"kind": "voicemail"}
+            await until(pilot, lambda: app.selected.node == "feedback", "the new node selected")
+            assert list(app.draft.nodes["main"]["branches"]) == ["1", "2", "3", "4", "5", "0", "6"]
+            await pilot.press("f5")
+            assert list(app.draft.nodes["main"]["branches"]) == ["1", "2", "3", "4", "5", "6", "0"]
+            await pilot.press("f4")
+            await fill_modal(pilot, "move-modal", {"menu": "complaints", "key": "4"})
+            assert "6" not in app.draft.nodes["main"]["branches"]
+            assert app.draft.nodes["complaints"]["branches"]["4"] == "feedback"
+            assert (app.selected.parent, app.selected.slot) == ("complaints", "branch:4")
+            await pilot.press("f3")
+            assert "feedback" not in app.draft.nodes and "removed: feedback" in app.message
+            await pilot.press("f2")  # the cursor is on complaints now: a branch of it
+            await fill_modal(pilot, "add-modal", {"key": "1", "target": "x"})
+            assert "taken" in app.message and "x" not in app.draft.nodes
+            for _ in range(4):
+                await pilot.press("ctrl+z")
+            assert app.draft.data == ivr.tree_to_dict(read_tree_file_default())
+            assert app.draft.changes == 0
+            await pilot.press("ctrl+z")
+            assert app.message == "nothing to undo"
+
+    asyncio.run(run())
+
+
+def read_tree_file_default() -> ivr.Tree:
+    from cc.services.ivr import DEFAULT_TREE
+
+    return read_tree_file(DEFAULT_TREE).tree
+
+
+def test_simulate_pane_walks_the_edited_tree(db_file):
+    async def run() -> None:
+        app = editor(db_file)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await loaded(pilot)
+            await pilot.press("f8")
+            await until(pilot, lambda: app.sim is not None, "the simulation")
+            assert app.sim.result is None and app.sim.path == ["welcome", "main"]
+            await pilot.press("1")
+            await until(pilot, lambda: app.sim.keys == ["1"], "key 1")
+            assert app.sim.result == "queued" and app.sim.path[-2:] == ["order_agent", "bye"]
+            assert "正在为您转接订奶专员" in str(app.query_one("#sim-pad").render())
+            await pilot.press("backspace")
+            await until(pilot, lambda: app.sim.keys == [], "the key taken back")
+            await pilot.press("5")
+            await until(pilot, lambda: app.sim.keys == ["5"] and app.sim.waiting_for == "digits", "the relay")
+            for key in "13900139000#":
+                await pilot.press(key)
+            await until(pilot, lambda: app.sim.keys == ["5", "13900139000#"], "the number")
+            assert app.sim.result == "relayed"
+            await pilot.press("r")
+            await until(pilot, lambda: app.sim.keys == [], "restart")
+            # an edit re-runs the simulation on the edited tree (nothing saved)
+            await select(pilot, "main")
+            await set_field(pilot, "f-prompts", "goodbye")
+            await until(pilot, lambda: app.sim.lines[-1:] == ["♪ 感谢您的来电，再见。"], "the edited menu prompt")
+            app.query_one("#sim-pad").focus()
+            await pilot.press("4")
+            await until(pilot, lambda: app.sim.keys == ["4"], "key 4")
+            assert app.sim.result == "voicemail" and app.sim.path[-3:] == ["main", "voicemail", "bye"]
+
+    asyncio.run(run())
+
+
+def test_rebuild_prompt_without_espeak_is_a_message(db_file, monkeypatch):
+    import cc.telephony.prompts as tts
+
+    real_which = shutil.which
+    monkeypatch.setattr(tts.shutil, "which", lambda tool: None if tool == "espeak-ng" else real_which(tool))
+
+    async def run() -> None:
+        app = editor(db_file)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await loaded(pilot)
+            await select(pilot, "bye")
+            app.query_one("#tabs").active = "tab-prompts"
+            await until(pilot, lambda: bool(app.query("#p-0")), "the prompt form")
+            await set_field(pilot, "p-0", "谢谢，再见。")
+            assert app.draft.prompts["goodbye"] == "谢谢，再见。"
+            await pilot.press("ctrl+r")
+            await until(pilot, lambda: app.screen.id == "error-modal", "the error")
+            text = screen_text(app)
+            assert "espeak-ng not installed" in text and "apt-get install espeak-ng sox" in text
+            await pilot.press("escape")
+            assert app.screen.id != "error-modal"
+
+    asyncio.run(run())
+
+
+@pytest.mark.skipif(not (shutil.which("espeak-ng") and shutil.which("sox")), reason="espeak-ng and sox not installed")
+def test_rebuild_prompt_speaks_the_edited_text(db_file):
+    async def run() -> None:
+        app = editor(db_file)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await loaded(pilot)
+            await select(pilot, "bye")
+            app.query_one("#tabs").active = "tab-prompts"
+            await until(pilot, lambda: bool(app.query("#p-0")), "the prompt form")
+            await set_field(pilot, "p-0", "谢谢，再见。")
+            app.query_one("#p-0").focus()
+            await pilot.press("ctrl+r")
+            await until(pilot, lambda: "rebuilt 1" in app.message, "the rebuild", timeout=60)
+            assert "goodbye" in app.files
+
+    asyncio.run(run())
+    wav = db_file.parent / "prompts" / "goodbye.wav"
+    assert wav.exists() and wav.stat().st_size > 1000
