@@ -44,6 +44,7 @@ def _check_center_at_rest(config) -> None:  # noqa: ANN001
 
 
 def test_a_few_simulated_minutes_answer_abandon_and_charge_orders_once(center_db) -> None:  # noqa: ANN001
+    before = set(threading.enumerate())
     started = time.monotonic()
     summary = SimCenter(center_db, seed=11, calls_per_minute=7.0, start=START).run(8)
     assert time.monotonic() - started < 30
@@ -57,6 +58,7 @@ def test_a_few_simulated_minutes_answer_abandon_and_charge_orders_once(center_db
     assert summary.sms_sent >= summary.orders_keyed and summary.sms_replies > 0
     _check_center_at_rest(center_db)
     assert _sim_threads() == []
+    assert [t.name for t in threading.enumerate() if t not in before] == []  # callers, engine, SMS gateway, modem
     db = open_db(center_db.db)
     try:  # the calls are recorded the way the IVR records them, with the ACD's events
         calls = list(db.query("SELECT id, result FROM calls WHERE id LIKE 'sim-%'"))
@@ -94,3 +96,18 @@ def test_a_live_run_stops_cleanly_when_asked(center_db) -> None:  # noqa: ANN001
     assert summary.errors == []
     assert sim.threads_alive() == [] and _sim_threads() == []
     _check_center_at_rest(center_db)
+
+
+def test_a_center_without_agents_is_refused_with_a_hint(tmp_path: Path) -> None:
+    from cc.config import Config
+    from cc.errors import UsageError
+
+    config = Config(db=str(tmp_path / "empty.db"))
+    open_db(config.db).conn.close()
+    sim = SimCenter(config, sms=False).start()
+    with pytest.raises(UsageError) as raised:
+        sim.wait_started(30)
+    assert "no agents" in raised.value.message and raised.value.hint
+    with pytest.raises(UsageError):  # joining the engine reports its error again
+        sim.join(10)
+    assert sim.threads_alive() == []
