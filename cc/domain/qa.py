@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 LOCALES = ("zh_CN", "en")
@@ -227,6 +227,20 @@ def period_label(day: date, by: str) -> str:
     if by == "month":
         return f"{day.year}-{day.month:02d}"
     raise ValueError(f"period '{by}' is not one of {', '.join(PERIODS)}")
+
+
+def period_spans(first: date, last: date, by: str) -> list[tuple[str, date, date]]:
+    """Local days ``first``..``last`` grouped into periods: (label, first day, the day after the last)."""
+    spans: list[tuple[str, date, date]] = []
+    day = first
+    while day <= last:
+        label = period_label(day, by)
+        if spans and spans[-1][0] == label:
+            spans[-1] = (label, spans[-1][1], day + timedelta(days=1))
+        else:
+            spans.append((label, day, day + timedelta(days=1)))
+        day += timedelta(days=1)
+    return spans
 
 
 def average(values: list[float]) -> float | None:

@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
 from cc.domain import qa
-from cc.domain.timestamps import local_date, parse_iso
+from cc.domain.timestamps import iso, local_date, parse_iso
 from cc.domain.users import Action, Role
 from cc.errors import CcError, NotFound, PermissionDenied, Unreachable, UsageError
 from cc.services.base import Actor, ServiceBase
@@ -260,17 +259,20 @@ class QaService(ServiceBase):
         self.require(Action.VIEW_REPORTS)
         if by not in qa.PERIODS:
             raise UsageError(f"--by '{by}' is not one of {', '.join(qa.PERIODS)}", "write --by day, --by week or --by month")
-        groups: dict[tuple[str, str], dict[str, list[float]]] = defaultdict(lambda: {"qa": [], "survey": []})
-        for row in self.store.latest_scores(since, until, agent):
-            groups[(self._label(row["call_at"], by), row["agent"])]["qa"].append(row["total"])
-        for row in self.store.surveys(since, until, agent):
-            groups[(self._label(row["at"], by), row["agent"])]["survey"].append(float(row["score"]))
-        return [{"period": period, "agent": who, "scored": len(g["qa"]), "qa_average": qa.average(g["qa"]),
-                 "surveys": len(g["survey"]), "survey_average": qa.average(g["survey"])}
-                for (period, who), g in sorted(groups.items())]
+        first = local_date(parse_iso(since), self._zone)
+        last = local_date(parse_iso(until) - timedelta(milliseconds=1), self._zone)
+        bounds = [(label, max(since, self._midnight(lo)), min(until, self._midnight(hi)))
+                  for label, lo, hi in qa.period_spans(first, last, by)]
+        found: dict[tuple[str, str], dict] = {}
+        for kind, rows in (("qa", self.store.period_scores(bounds, agent)), ("survey", self.store.period_surveys(bounds, agent))):
+            for r in rows:
+                found.setdefault((r["period"], r["agent"]), {"qa": (0, None), "survey": (0, None)})[kind] = (r["n"], r["average"])
+        return [{"period": period, "agent": who, "scored": g["qa"][0], "qa_average": _round(g["qa"][1]),
+                 "surveys": g["survey"][0], "survey_average": _round(g["survey"][1])}
+                for (period, who), g in sorted(found.items())]
 
-    def _label(self, at: str, by: str) -> str:
-        return qa.period_label(local_date(parse_iso(at), self._zone), by)
+    def _midnight(self, day: date) -> str:
+        return iso(datetime.combine(day, time(0), tzinfo=self._zone))
 
     # -- listening -----------------------------------------------------------------------------------------------
     def play(self, call_id: str, *, to: str | None = None, user: str | None = None) -> dict:
@@ -309,6 +311,10 @@ class QaService(ServiceBase):
             raise
         self.store.add_play({**log, "outcome": "ok", "detail": channel})
         return {"call": call_id, "recording": call["file"], "to": target, "dial": dial, "tag": tag, "channel": channel}
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
 
 
 def _card(row: dict) -> qa.Scorecard:

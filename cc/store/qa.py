@@ -3,20 +3,30 @@ queue exit and the caller's survey beside them), append-only scores and plays.""
 
 from __future__ import annotations
 
+import json
+
 from cc.store.db import ConnectionStore
 
-# The newest recording of each call, with what the reviewer wants beside it.
+# A page of recorded calls (the newest recording of each), then what the reviewer wants beside each one.
 _CALLS = """
+WITH page AS (
+    SELECT r.* FROM acd_recordings r
+    WHERE {where} AND r.id = (SELECT MAX(r2.id) FROM acd_recordings r2 WHERE r2.call_id = r.call_id)
+    ORDER BY r.started_at DESC, r.id DESC LIMIT ?
+)
 SELECT r.id AS recording_id, r.call_id, r.agent, r.queue, r.file, r.started_at,
        COALESCE(NULLIF(c.caller, ''), e.caller, '') AS caller, c.ended_at, e.waited_ms,
        (SELECT s.score FROM acd_surveys s WHERE s.call_id = r.call_id ORDER BY s.id DESC LIMIT 1) AS survey,
        q.id AS score_id, q.total AS qa_total, q.scorer AS qa_scorer, q.at AS qa_at
-FROM acd_recordings r
+FROM page r
 LEFT JOIN calls c ON c.id = r.call_id
 LEFT JOIN acd_exits e ON e.id = (SELECT MAX(x.id) FROM acd_exits x WHERE x.call_id = r.call_id AND x.reason = 'answered')
 LEFT JOIN qa_scores q ON q.id = (SELECT MAX(y.id) FROM qa_scores y WHERE y.call_id = r.call_id)
-WHERE r.id = (SELECT MAX(r2.id) FROM acd_recordings r2 WHERE r2.call_id = r.call_id)
+ORDER BY r.started_at DESC, r.id DESC
 """
+
+# Periods as one JSON parameter: [[label, since, until], ...].
+_BOUNDS = ("WITH bounds(label, lo, hi) AS MATERIALIZED (SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?)) ")
 
 # The newest score of each call (a re-score replaces the earlier ones).
 _LATEST = """
@@ -64,19 +74,17 @@ class QaStore(ConnectionStore):
     # -- calls to review ---------------------------------------------------------------------------------
     def calls(self, since: str, until: str, *, agent: str | None = None, unscored: bool = False,
               limit: int = 200) -> list[dict]:
-        sql = _CALLS + " AND r.started_at >= ? AND r.started_at < ?"
+        where = "r.started_at >= ? AND r.started_at < ?"
         params: list = [since, until]
         if agent:
-            sql += " AND r.agent = ?"
+            where += " AND r.agent = ?"
             params.append(agent)
         if unscored:
-            sql += " AND q.id IS NULL"
-        sql += " ORDER BY r.started_at DESC, r.id DESC LIMIT ?"
-        params.append(limit)
-        return self._rows(sql, tuple(params))
+            where += " AND NOT EXISTS (SELECT 1 FROM qa_scores y WHERE y.call_id = r.call_id)"
+        return self._rows(_CALLS.format(where=where), (*params, limit))
 
     def call(self, call_id: str) -> dict | None:
-        return self._one(_CALLS + " AND r.call_id = ?", (call_id,))
+        return self._one(_CALLS.format(where="r.call_id = ?"), (call_id, 1))
 
     # -- scores ------------------------------------------------------------------------------------------
     def add_score(self, row: dict) -> int:
@@ -90,27 +98,26 @@ class QaStore(ConnectionStore):
             "SELECT s.*, c.name AS card, c.version AS card_version FROM qa_scores s JOIN qa_cards c ON c.id = s.card_id"
             " WHERE s.call_id = ? ORDER BY s.id", (call_id,))
 
-    def latest_scores(self, since: str, until: str, agent: str | None = None) -> list[dict]:
-        """The counting score of each call made in [since, until), oldest call first."""
-        sql = _LATEST + " AND q.call_at >= ? AND q.call_at < ?"
-        params: list = [since, until]
-        if agent:
-            sql += " AND q.agent = ?"
-            params.append(agent)
-        return self._rows(sql + " ORDER BY q.call_at, q.id", tuple(params))
-
     def averages(self, since: str, until: str, agent: str | None = None) -> list[dict]:
         sql = ("SELECT agent, AVG(total) AS average, COUNT(*) AS calls FROM (" + _LATEST +
                " AND q.call_at >= ? AND q.call_at < ?" + (" AND q.agent = ?" if agent else "") + ") GROUP BY agent ORDER BY agent")
         return self._rows(sql, (since, until, agent) if agent else (since, until))
 
-    def surveys(self, since: str, until: str, agent: str | None = None) -> list[dict]:
-        sql = "SELECT agent, at, score, call_id FROM acd_surveys WHERE at >= ? AND at < ?"
-        params: list = [since, until]
-        if agent:
-            sql += " AND agent = ?"
-            params.append(agent)
-        return self._rows(sql + " ORDER BY at", tuple(params))
+    def period_scores(self, bounds: list[tuple[str, str, str]], agent: str | None = None) -> list[dict]:
+        """Per period ((label, since, until) in UTC ISO) and agent: the calls scored (each once, with its
+        newest score) and the average."""
+        sql = (_BOUNDS + "SELECT b.label AS period, q.agent, COUNT(*) AS n, AVG(q.total) AS average"
+               " FROM bounds b JOIN qa_scores q ON q.call_at >= b.lo AND q.call_at < b.hi"
+               " WHERE q.id = (SELECT MAX(y.id) FROM qa_scores y WHERE y.call_id = q.call_id)"
+               + (" AND q.agent = ?" if agent else "") + " GROUP BY b.label, q.agent")
+        return self._rows(sql, (json.dumps(bounds), agent) if agent else (json.dumps(bounds),))
+
+    def period_surveys(self, bounds: list[tuple[str, str, str]], agent: str | None = None) -> list[dict]:
+        """Per period and agent: the callers' survey answers (count, average 1-5)."""
+        sql = (_BOUNDS + "SELECT b.label AS period, s.agent, COUNT(*) AS n, AVG(s.score) AS average"
+               " FROM bounds b JOIN acd_surveys s ON s.at >= b.lo AND s.at < b.hi"
+               + (" WHERE s.agent = ?" if agent else "") + " GROUP BY b.label, s.agent")
+        return self._rows(sql, (json.dumps(bounds), agent) if agent else (json.dumps(bounds),))
 
     # -- plays -------------------------------------------------------------------------------------------
     def add_play(self, row: dict) -> int:

@@ -111,3 +111,12 @@ def test_period_labels():
     with pytest.raises(ValueError):
         qa.period_label(day, "year")
     assert qa.average([]) is None and qa.average([80.0, 90.0, 95.5]) == 88.5
+
+
+def test_period_spans_group_consecutive_days():
+    spans = qa.period_spans(date(2026, 11, 29), date(2026, 12, 2), "week")
+    assert spans == [("2026-W48", date(2026, 11, 29), date(2026, 11, 30)),
+                     ("2026-W49", date(2026, 11, 30), date(2026, 12, 3))]
+    assert [s[0] for s in qa.period_spans(date(2026, 11, 29), date(2026, 12, 2), "month")] == ["2026-11", "2026-12"]
+    assert len(qa.period_spans(date(2026, 1, 1), date(2026, 12, 31), "day")) == 365
+    assert qa.period_spans(date(2026, 12, 2), date(2026, 12, 1), "day") == []

@@ -22,6 +22,7 @@ from cc.store.migrations import m0160_call_control  # noqa: E402,F401
 from cc.store.migrations import m0210_console  # noqa: E402,F401
 from cc.store.migrations import m0152_acd_ops  # noqa: E402,F401
 from cc.store.migrations import m0230_qa  # noqa: E402,F401
+from cc.store.migrations import m0231_qa_indexes  # noqa: E402,F401
 from cc.store.migrations import m0220_wallboard  # noqa: E402,F401
 from cc.store.migrations import m0240_order_path  # noqa: E402,F401
 
