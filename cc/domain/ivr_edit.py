@@ -20,6 +20,7 @@ from cc.domain import ivr
 BRANCH = "branch:"
 EDGE_FIELDS = ("next", "on_fail")
 MAX_UNDO = 100
+KEEP = object()  # move(): keep the branch's condition
 
 
 class EditError(ValueError):
@@ -267,9 +268,12 @@ class Draft:
         node["branches"] = dict(items)
         return True
 
-    def move(self, parent: str, slot: str, menu: str, key: str) -> None:
+    def move(self, parent: str, slot: str, menu: str, key: str, when: Any = KEEP) -> None:
         """Move a branch (with what it leads to) to ``menu`` on ``key``; the same menu with another key
-        changes the branch's key."""
+        changes the branch's key. ``when``: the branch's condition (known | unknown | vip | None), kept
+        unless given."""
+        if when is not KEEP and when is not None and when not in ivr.CONDITIONS:
+            raise EditError(f"a branch's condition is one of: {', '.join(ivr.CONDITIONS)} (or none)")
         source = self.node(parent)
         target_menu = self.node(menu)
         if target_menu.get("kind") != "menu":
@@ -285,7 +289,18 @@ class Draft:
         self._undo.append((f"move {parent} {slot} -> {menu} {key}", before))
         del self._undo[:-MAX_UNDO]
         self.changes += 1
+        if when is not KEEP:
+            target = branch_target(value)
+            value = {"to": target, "when": when} if when else target
         target_menu.setdefault("branches", {})[key] = value
+
+    def delete_node(self, nid: str) -> None:
+        """Delete a node that no entry reaches (what is left after its branch was changed elsewhere)."""
+        self.node(nid)
+        if nid in self.reachable():
+            raise EditError(f"'{nid}' is in use: remove the branch that leads to it instead")
+        self._checkpoint(f"delete {nid}")
+        del self.nodes[nid]
 
     def add_node_id(self, base: str) -> str:
         """A free node id close to ``base``."""

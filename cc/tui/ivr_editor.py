@@ -757,6 +757,10 @@ class IvrEditorApp(App):
 
     def action_remove(self) -> None:
         row = self.selected
+        if self.draft is not None and row is not None and row.label == "unreachable" and row.parent is None:
+            if self._edit(lambda: self.draft.delete_node(row.node) or True, select_node=self.draft.data.get("start")):
+                self._say(self.L("ivr_removed").format(what=row.node))
+            return
         if self.draft is None or row is None or row.parent is None:
             self._say(self.L("ivr_pick_branch"))
             return
@@ -778,12 +782,15 @@ class IvrEditorApp(App):
             self._say(self.L("ivr_pick_branch"))
             return
         current = key_of(row.slot) or ""
-        fields = [("menu", self.L("ivr_to_menu"), row.parent), ("key", self.L("ivr_key"), current)]
+        value = (self.draft.nodes[row.parent].get("branches") or {}).get(current) if current else None
+        when = str(value.get("when") or "") if isinstance(value, dict) else ""
+        fields = [("menu", self.L("ivr_to_menu"), row.parent), ("when", self.L("ivr_when"), when),
+                  ("key", self.L("ivr_key"), current)]
 
         def done(values: dict | None) -> None:
             if values:
-                menu, key = values["menu"].strip(), values["key"].strip()
-                self._edit(lambda: self.draft.move(row.parent or "", row.slot or "", menu, key),
+                menu, key, cond = values["menu"].strip(), values["key"].strip(), values["when"].strip() or None
+                self._edit(lambda: self.draft.move(row.parent or "", row.slot or "", menu, key, cond),
                            select_node=row.node, select_row=Row(0, row.node, menu, "branch:" + key, key))
 
         self.push_screen(FieldsModal(f"{self.L('ivr_move_title')}: {row.parent} {row.label} → {row.node}", fields,

@@ -107,3 +107,23 @@ def test_fields_kind_and_prompt_text(draft):
     for _ in range(3):
         draft.undo()
     assert draft.data == Draft(read_tree_file(DEFAULT_TREE).plain).data
+
+
+def test_move_sets_the_condition_and_unreachable_nodes_can_be_deleted(draft):
+    draft.move("main", "branch:2", "main", "2", None)  # the condition dropped
+    assert draft.nodes["main"]["branches"]["2"] == "self_service"
+    draft.move("main", "branch:2", "main", "2", "vip")
+    assert draft.nodes["main"]["branches"]["2"] == {"to": "self_service", "when": "vip"}
+    with pytest.raises(EditError, match="condition"):
+        draft.move("main", "branch:2", "main", "2", "gold")
+    with pytest.raises(EditError, match="in use"):
+        draft.delete_node("bye")
+    draft.set_fields("main", {"on_fail": None})
+    draft.set_fields("complaints", {"on_fail": None})
+    draft.remove("main", "branch:0")
+    assert "operator" not in draft.nodes  # removed with the branch that last reached it
+    draft.undo()
+    draft.set_fields("welcome", {"next": "bye"})  # main and all below it: unreachable now
+    assert [r.node for r in draft.outline() if r.label == "unreachable"] == ["main"]
+    draft.delete_node("main")
+    assert "main" not in draft.nodes and "unreachable" in {r.label for r in draft.outline()}

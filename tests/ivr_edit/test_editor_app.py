@@ -131,11 +131,15 @@ def test_simulate_pane_walks_the_edited_tree(db_file):
     asyncio.run(run())
 
 
-def test_rebuild_prompt_without_espeak_is_a_message(db_file, monkeypatch):
+@pytest.mark.parametrize("espeak", [False, True], ids=["no-espeak", "espeak"])
+def test_rebuild_prompt_speaks_the_edited_text_or_says_what_is_missing(db_file, monkeypatch, espeak):
     import cc.telephony.prompts as tts
 
-    real_which = shutil.which
-    monkeypatch.setattr(tts.shutil, "which", lambda tool: None if tool == "espeak-ng" else real_which(tool))
+    if espeak and not (shutil.which("espeak-ng") and shutil.which("sox")):
+        pytest.skip("espeak-ng and sox not installed")
+    if not espeak:
+        real_which = shutil.which
+        monkeypatch.setattr(tts.shutil, "which", lambda tool: None if tool == "espeak-ng" else real_which(tool))
 
     async def run() -> None:
         app = editor(db_file)
@@ -146,7 +150,11 @@ def test_rebuild_prompt_without_espeak_is_a_message(db_file, monkeypatch):
             await until(pilot, lambda: bool(app.query("#p-0")), "the prompt form")
             await set_field(pilot, "p-0", "谢谢，再见。")
             assert app.draft.prompts["goodbye"] == "谢谢，再见。"
-            await pilot.press("ctrl+r")
+            await pilot.press("ctrl+r")  # the focused prompt
+            if espeak:
+                await until(pilot, lambda: "rebuilt 1" in app.message, "the rebuild", timeout=60)
+                assert "goodbye" in app.files
+                return
             await until(pilot, lambda: app.screen.id == "error-modal", "the error")
             text = screen_text(app)
             assert "espeak-ng not installed" in text and "apt-get install espeak-ng sox" in text
@@ -154,23 +162,31 @@ def test_rebuild_prompt_without_espeak_is_a_message(db_file, monkeypatch):
             assert app.screen.id != "error-modal"
 
     asyncio.run(run())
+    wav = db_file.parent / "prompts" / "goodbye.wav"
+    assert wav.exists() == espeak and (not espeak or wav.stat().st_size > 1000)
 
 
-@pytest.mark.skipif(not (shutil.which("espeak-ng") and shutil.which("sox")), reason="espeak-ng and sox not installed")
-def test_rebuild_prompt_speaks_the_edited_text(db_file):
+def test_check_names_unreachable_nodes_which_can_be_deleted_and_quit_asks_first(db_file):
     async def run() -> None:
         app = editor(db_file)
         async with app.run_test(size=(80, 24)) as pilot:
             await loaded(pilot)
-            await select(pilot, "bye")
-            app.query_one("#tabs").active = "tab-prompts"
-            await until(pilot, lambda: bool(app.query("#p-0")), "the prompt form")
-            await set_field(pilot, "p-0", "谢谢，再见。")
-            app.query_one("#p-0").focus()
-            await pilot.press("ctrl+r")
-            await until(pilot, lambda: "rebuilt 1" in app.message, "the rebuild", timeout=60)
-            assert "goodbye" in app.files
+            await select(pilot, "welcome")
+            await set_field(pilot, "f-next", "bye")  # the whole menu is cut off
+            await pilot.press("f7")
+            await until(pilot, lambda: app.screen.id == "problems-modal", "the check")
+            text = screen_text(app)
+            assert "The check found" in text and "main: is unreachable: no entry or branch leads to it" in text
+            await pilot.press("escape")
+            await select(pilot, "main")
+            assert app.selected.label == "unreachable"
+            await pilot.press("f3")
+            assert "main" not in app.draft.nodes and app.message == "removed: main"
+            await pilot.press("ctrl+q")
+            assert app.quit_armed and "unsaved edits" in app.message and app.is_running
+            await pilot.press("ctrl+z", "ctrl+z")
+            assert app.draft.changes == 0 and "main" in app.draft.nodes
+            await pilot.press("f7")
+            await until(pilot, lambda: app.message.startswith("the tree passes the check"), "a clean check")
 
     asyncio.run(run())
-    wav = db_file.parent / "prompts" / "goodbye.wav"
-    assert wav.exists() and wav.stat().st_size > 1000
