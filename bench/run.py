@@ -25,6 +25,7 @@ BENCHMARKS = {
     "ami": "bench.ami",
     "console": "bench.console",
     "dashboard": "bench.dashboard",
+    "qa": "bench.qa",
 }
 
 
