@@ -26,6 +26,7 @@ BENCHMARKS = {
     "console": "bench.console",
     "dashboard": "bench.dashboard",
     "qa": "bench.qa",
+    "sim": "bench.sim",
 }
 
 

@@ -333,6 +333,8 @@ class SimCenter:
         self._replied: list[str] = []
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
+        self.resumes = 0  # hand-overs to callers' threads (bench)
+        self.max_lag = 0.0  # paced: the most simulated seconds the engine ran behind the clock (bench)
 
     # -- control (any thread) --------------------------------------------------------------------------
     def start(self, minutes: float | None = None) -> SimCenter:
@@ -462,6 +464,8 @@ class SimCenter:
                 return
             if not self._advance(at, paced=True):
                 return
+            if self.clock.speed is not None:
+                self.max_lag = max(self.max_lag, self.clock.elapsed() - at)
             self._process(heapq.heappop(self._heap))
 
     def _drain(self) -> None:
@@ -505,6 +509,7 @@ class SimCenter:
 
     def _step(self, fiber: _Fiber, value: Any) -> None:
         for _ in range(10_000):
+            self.resumes += 1
             kind, arg = fiber.resume(value)
             value = HANG_UP if fiber.hung_up else None
             if kind == "sleep":
