@@ -398,7 +398,7 @@ class SimCenter:
         first = make(None)
         self.services = build_services(self.config, db=first.services.db, clock=self.clock)
         self.acd = first.acd
-        agents = [a for a in self.acd.agents()]
+        agents = self.acd.agents()
         if not agents:
             raise UsageError("no agents are set up to take the simulated calls", "run 'cc demo' on a fresh database, or 'cc agent set USER ...'")
         for view in agents:
@@ -406,7 +406,7 @@ class SimCenter:
             console.sign_in()
             self.consoles[view["user"]] = console
             self.agent_by_dial[view["dial"]] = view["user"]
-        self.customers = [c for c in self.services.customers.search(limit=1000)]
+        self.customers = self.services.customers.search(limit=1000)
         self.runtime = build_runtime(self.config, self.clock)
         self.runtime.acd = self._queue_hook
         store = self.runtime.store_factory()
@@ -424,12 +424,16 @@ class SimCenter:
         self._tick(60.0, self._expire_orders)
 
     def _teardown(self) -> None:
-        for fiber in list(self._fibers):  # only after a failure: hang up whoever is left
-            self._hang_up(fiber)
-        if self.line is not None:
-            self.summary.sms_sent = self.line.sent_count = len(self.line.simulator.sent_messages())
-            self.line.__exit__(None, None, None)
-            self.summary.sms_sent = self.line.sent_count
+        try:
+            for fiber in list(self._fibers):  # only after a failure: hang up whoever is left
+                try:
+                    self._hang_up(fiber)
+                except Exception as exc:  # noqa: BLE001 - the first failure is the one reported
+                    self.summary.errors.append(f"call {fiber.name}: {type(exc).__name__}: {exc}")
+        finally:
+            if self.line is not None:
+                self.line.__exit__(None, None, None)
+                self.summary.sms_sent = self.line.sent_count
 
     def _push(self, at: float, kind: str, arg: Any) -> None:
         if kind == "act":
@@ -620,7 +624,7 @@ class SimCenter:
         roll = caller.rng.random()
         pause = caller.rng.uniform(45, 150)
         try:
-            console.wrap_up(call_id, caller.number, code)
+            console.wrap_up(call_id, caller.phone, code)
             if roll < 0.12:
                 console.change_state("pause", "break")
                 self.later(pause, self.agent_back, agent)
