@@ -123,7 +123,7 @@ def play_command(
 def score_command(
     ctx: typer.Context,
     call: str = CALL,
-    card: str = typer.Option(None, "--card", help="Scorecard name (default: default; see 'cc qa cards')."),
+    card: str = typer.Option(None, "--card", help="Scorecard name (default: the card loaded last; see 'cc qa cards')."),
     values: list[str] = typer.Option([], "--set", help="CRITERION=VALUE, once per criterion (yes/no or points)."),
     comment: str = typer.Option("", "--comment", help="A note for the agent."),
     json_out: bool = JSON,

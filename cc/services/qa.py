@@ -25,7 +25,6 @@ from cc.errors import CcError, NotFound, PermissionDenied, Unreachable, UsageErr
 from cc.services.base import Actor, ServiceBase
 
 DEFAULT_CARD = Path(__file__).resolve().parent.parent / "data" / "qa" / "default.yaml"
-DEFAULT_CARD_NAME = "default"
 SCORING_ROLES = (Role.SUPERVISOR, Role.ADMIN)
 SOUND_EXTENSIONS = ("wav", "WAV", "gsm", "sln", "ulaw", "alaw", "g722", "wav49")
 
@@ -146,7 +145,7 @@ class QaService(ServiceBase):
     def import_loaded(self, loaded: LoadedCard) -> dict:
         """Store the card as its next version (nothing new when it equals the newest version)."""
         actor = self._supervisor("load scorecards")
-        definition = json.dumps(qa.card_to_dict(loaded.card), ensure_ascii=False, sort_keys=True)
+        definition = _definition(loaded.card)
         with self.store.transaction():
             newest = self.store.card(loaded.card.name)
             if newest is not None and newest["definition"] == definition:
@@ -157,18 +156,18 @@ class QaService(ServiceBase):
 
     def ensure_default(self) -> None:
         """The shipped card, the first time any card is needed (for anyone: it is the site's default)."""
-        if self.store.card(DEFAULT_CARD_NAME) is None and not self.store.cards():
+        if self.store.newest_card() is None:
             loaded = read_card_file(self.default_card)
-            definition = json.dumps(qa.card_to_dict(loaded.card), ensure_ascii=False, sort_keys=True)
+            definition = _definition(loaded.card)
             with self.store.transaction():
-                if not self.store.cards():
+                if self.store.newest_card() is None:
                     self.store.add_card(loaded.card.name, definition, loaded.yaml_text, str(self.default_card),
                                         self.now_iso(), "")
 
     def card(self, name: str | None = None, version: int | None = None) -> tuple[dict, qa.Scorecard]:
+        """A card by name (newest version unless ``version``); without a name, the card loaded last."""
         self.ensure_default()
-        name = name or DEFAULT_CARD_NAME
-        row = self.store.card(name, version)
+        row = self.store.card(name, version) if name else self.store.newest_card()
         if row is None:
             known = ", ".join(r["name"] for r in self.store.cards()) or "none"
             what = f"version {version} of scorecard '{name}'" if version else f"scorecard '{name}'"
@@ -239,14 +238,6 @@ class QaService(ServiceBase):
         return {"id": score_id, "call": call_id, "agent": call["agent"], "card": row["name"], "card_version": row["version"],
                 "total": total, "answers": checked, "replaces": previous}
 
-    def preview(self, answers: Mapping[str, Any], card: str | None = None) -> float:
-        """The weighted total of a partly filled form (the TUI's live total); bad values raise UsageError."""
-        _, scorecard = self.card(card)
-        try:
-            return qa.weighted_total(scorecard, qa.check_answers(scorecard, answers, complete=False))
-        except qa.AnswerError as exc:
-            raise UsageError(exc.message, exc.hint) from None
-
     # -- results -----------------------------------------------------------------------------------------------
     def averages(self, since: str, until: str, agent: str | None = None) -> dict[str, float]:
         """Agent -> average QA total (0-100) of the calls they took in [since, until) (UTC ISO bounds),
@@ -292,6 +283,8 @@ class QaService(ServiceBase):
             target = normalize_phone(to)
             dial = self.player.outside(target)
         else:
+            if not user and self.acting_user is None:
+                raise UsageError("whose phone should ring?", "give --user SUPERVISOR (or cc --user), or --to PHONE")
             target = user or actor.name
             account = self.store.user(target)
             if account is None:
@@ -311,6 +304,11 @@ class QaService(ServiceBase):
             raise
         self.store.add_play({**log, "outcome": "ok", "detail": channel})
         return {"call": call_id, "recording": call["file"], "to": target, "dial": dial, "tag": tag, "channel": channel}
+
+
+def _definition(card: qa.Scorecard) -> str:
+    """The stored form: the same card gives the same text (so an unchanged re-import adds no version)."""
+    return json.dumps(qa.card_to_dict(card), ensure_ascii=False, sort_keys=True)
 
 
 def _round(value: float | None) -> float | None:

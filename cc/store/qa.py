@@ -49,8 +49,8 @@ class QaStore(ConnectionStore):
             return self._one("SELECT * FROM qa_cards WHERE name = ? ORDER BY version DESC LIMIT 1", (name,))
         return self._one("SELECT * FROM qa_cards WHERE name = ? AND version = ?", (name, version))
 
-    def card_by_id(self, card_id: int) -> dict | None:
-        return self._one("SELECT * FROM qa_cards WHERE id = ?", (card_id,))
+    def newest_card(self) -> dict | None:
+        return self._one("SELECT * FROM qa_cards ORDER BY id DESC LIMIT 1")
 
     def cards(self) -> list[dict]:
         """The newest version of each card, with how many versions and scores it has."""

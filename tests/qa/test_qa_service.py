@@ -86,6 +86,7 @@ def test_a_score_records_the_card_version_it_used(db_file, tmp_path):
     file.write_text(SMALL.replace("max: 5", "max: 10"), encoding="utf-8")
     svc.import_file(file)
     two = svc.score("call-2", {"greeting": "no", "accuracy": "5"}, card="short")
+    assert svc.score("call-3", {"greeting": "yes", "accuracy": "5"})["card"] == "short"  # no --card: the card loaded last
     assert (one["card_version"], one["total"]) == (1, 100.0)
     assert (two["card_version"], two["total"]) == (2, 30.0)
     assert svc.call("call-1")["scores"][0]["card_version"] == 1
@@ -171,6 +172,8 @@ def test_play_refusals(db_file):
         svc.play("call-1", to="12")
     with pytest.raises(Unreachable):
         qa_for(db_file).play("call-1")
+    with pytest.raises(UsageError, match="whose phone should ring"):
+        qa_for(db_file, user=None, player=FakePlayer()).play("call-1")
     failing = qa_for(db_file, player=FakePlayer(fail=Refused("Asterisk refused Originate to relay: no such channel")))
     with pytest.raises(Refused):
         failing.play("call-1")
