@@ -10,7 +10,7 @@ finished. A service error becomes a modal with the message and the hint; the con
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,7 @@ from typing import Any
 from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, Select, Static, TabbedContent, TabPane
@@ -39,6 +39,7 @@ from cc.tui.agent_screens import (
     SearchModal,
     SignInScreen,
 )
+from cc.tui.agent_undo import UndoLog
 from cc.tui.backend import Backend, ConsoleFactory, NotSignedIn
 
 CSS_PATH = Path(__file__).with_name("agent.tcss")
@@ -160,6 +161,7 @@ class MainScreen(Screen, Localized):
         Binding("ctrl+e", "app.amend_order", "amend_key", show=False),
         Binding("ctrl+x", "app.cancel_order", "cancel_order_key", show=False),
         Binding("ctrl+z", "app.undo", "undo_key", show=False),
+        Binding("ctrl+r", "app.remove_line", "remove_line_key", show=False),
         Binding("ctrl+o", "app.history", "history_key", show=False),
         Binding("ctrl+t", "app.toggle_dark", "theme_key", show=False),
     ]
@@ -190,6 +192,7 @@ class MainScreen(Screen, Localized):
                         yield Label(L("qty"), classes="field-label")
                         yield Input("1", id="qty", placeholder=L("qty"), type="integer", max_length=4, compact=True)
                     yield Static("", id="order-lines")
+                    yield Static("", id="undo-hint")
                     with Horizontal(classes="form-row"):
                         yield Label(L("start"), classes="field-label")
                         yield Input("", id="start", placeholder="YYYY-MM-DD", max_length=10, compact=True)
@@ -226,7 +229,7 @@ class AgentApp(App):
         self.call_key: int | None = None  # the waiting id of the call on screen
         self.products: tuple = ()
         self.form = FormState()
-        self.undo_stack: list[FormState] = []
+        self.undo = UndoLog()
         self.order_code: str | None = None
         self.quote_seq = 0
         self.quoted_seq = 0  # the last quote drawn (bench: input latency)
@@ -234,7 +237,6 @@ class AgentApp(App):
         self.pop_waiting_id: int | None = None
         self.log_lines: list[str] = []
         self._polling = False
-        self._restoring = False
         self._previous_call_id = ""
         self.last_quote: Quote | None = None
         self.order_status = ""
@@ -288,7 +290,8 @@ class AgentApp(App):
 
     def _back_to_sign_in(self) -> None:
         self.snapshot, self.card, self.call_key, self.order_code = None, None, None, None
-        self.form, self.undo_stack = FormState(), []
+        self.form = FormState()
+        self.undo.clear()
         self.wrap_call, self._wrap_on_call = None, False
         self.switch_screen(SignInScreen(self.initial_user))
 
@@ -441,7 +444,8 @@ class AgentApp(App):
         main.query_one("#card", Static).update(self._card_text(card))
         if message.pop:
             self.order_code = None
-            self.form, self.undo_stack = FormState(), []
+            self.form = FormState()
+            self.undo.clear()
             self._restore_form(self.form)
             main.query_one("#progress", Static).update("")
             main.query_one(TabbedContent).active = "tab-card"
@@ -702,11 +706,14 @@ class AgentApp(App):
             self._prompt_wrap(*(self.wrap_call or (self._last_call_id(), self.card.phone if self.card else "")))
 
     # -- order entry ---------------------------------------------------------------------------------------
+    # ``self.form`` is the order form's content; every action on it (an item added, removed or its quantity
+    # changed, a plan field typed in) goes through ``_change_form`` and leaves an undo step. The widgets
+    # echo a restored value back as a change event: equal to the model, it is no action.
     def _read_form(self) -> FormState:
         main = self._main()
         if main is None:
             return self.form
-        return FormState(self.form.lines, main.query_one("#start", Input).value.strip(),
+        return FormState(self.form.lines, main.query_one("#start", Input).value,
                          str(main.query_one("#frequency", Select).value), main.query_one("#deliveries", Input).value)
 
     @_drawing
@@ -714,26 +721,34 @@ class AgentApp(App):
         main = self._main()
         if main is None:
             return
-        self._restoring = True
         main.query_one("#start", Input).value = state.start
         main.query_one("#frequency", Select).value = state.frequency
         main.query_one("#deliveries", Input).value = state.deliveries
-        self._restoring = False
         self._draw_lines()
 
-    def _push_undo(self) -> None:
-        self.undo_stack = (self.undo_stack + [self._read_form()])[-20:]
+    def _change_form(self, state: FormState, key: str, merge: str = "", /, **values: str) -> None:
+        self.undo.record(self.form, key, merge, **values)
+        self.form = state
+        self._draw_lines()
+        self._quote()
+
+    def _product_name(self, sku: str) -> str:
+        return next((name for s, name, _, _ in self.products if s == sku), sku)
 
     @_drawing
     def _draw_lines(self) -> None:
         main = self._main()
         if main is None:
             return
-        names = {sku: name for sku, name, _, _ in self.products}
-        text = ", ".join(f"{names.get(sku, sku)} x{qty}" for sku, qty in self.form.lines)
+        text = ", ".join(f"{self._product_name(sku)} x{qty}" for sku, qty in self.form.lines)
         main.query_one("#order-lines", Static).update(f"{self.L('items')}: {text or '-'}")
+        hint = self.undo.hint(self.locale)
+        widget = main.query_one("#undo-hint", Static)
+        widget.update(hint)
+        widget.display = bool(hint)
 
     def action_add_line(self) -> None:
+        """ctrl+n: the picked product at the typed quantity (a new item, a new quantity; 0 removes it)."""
         main = self._main()
         if main is None:
             return
@@ -745,41 +760,66 @@ class AgentApp(App):
         if sku is Select.BLANK or not isinstance(sku, str):
             self.push_screen(ErrorModal(self.L("pick_product"), self.L("hint_pick_product")))
             return
-        qty = int(qty_text) if qty_text.isdigit() else 0
-        self._push_undo()
+        self._set_line(sku, int(qty_text) if qty_text.isdigit() else 0)
+
+    def action_remove_line(self) -> None:
+        """ctrl+r: the picked product out of the order."""
+        main = self._main()
+        if main is None:
+            return
+        sku = main.query_one("#product", Select).value
+        if isinstance(sku, str):
+            self._set_line(sku, 0)
+
+    def _set_line(self, sku: str, qty: int) -> None:
         lines = dict(self.form.lines)
+        old = lines.get(sku, 0)
+        if qty == old:
+            return
+        item = self._product_name(sku)
         if qty <= 0:
-            lines.pop(sku, None)
+            lines.pop(sku)
+            key, values = "undo_remove", {"item": f"{item} x{old}"}
+        elif old:
+            lines[sku] = qty
+            key, values = "undo_qty", {"item": item, "old": str(old), "new": str(qty)}
         else:
             lines[sku] = qty
-        current = self._read_form()
-        self.form = FormState(tuple(lines.items()), current.start, current.frequency, current.deliveries)
-        self._draw_lines()
-        self._quote()
+            key, values = "undo_add", {"item": f"{item} x{qty}"}
+        self._change_form(replace(self.form, lines=tuple(lines.items())), key, **values)
 
     def action_undo(self) -> None:
-        if not self.undo_stack:
+        step = self.undo.pop()
+        if step is None:
             self._log(self.L("nothing_to_undo"))
             return
-        previous = self.undo_stack.pop()
-        current = self._read_form()
-        self.form = FormState(previous.lines, current.start, current.frequency, current.deliveries)
-        self._draw_lines()
-        self._log(self.L("undone"))
+        self.form = step.before
+        self._restore_form(self.form)
+        self._log(f"{self.L('undone')}: {step.text(self.locale)}")
         self._quote()
 
     def on_input_changed(self, event: Input.Changed) -> None:
-        if event.input.id in ("start", "deliveries", "qty") and not self._restoring:
+        field = event.input.id
+        if field in ("start", "deliveries") and getattr(self.form, field) != event.value:
+            self._change_form(replace(self.form, **{field: event.value}), "undo_field", field, field=field,
+                              old=getattr(self.form, field), new=event.value)
+        elif field == "qty":
             self._quote()
 
+    def on_input_blurred(self, event: Input.Blurred) -> None:
+        if event.input.id in ("start", "deliveries"):
+            self.undo.stop_merging()
+
     def on_select_changed(self, event: Select.Changed) -> None:
-        if event.select.id == "frequency" and not self._restoring:
-            self._quote()
+        value = str(event.value)
+        if event.select.id == "frequency" and value != self.form.frequency and event.value is not Select.BLANK:
+            self._change_form(replace(self.form, frequency=value), "undo_field", "frequency", field="frequency",
+                              old=self.form.frequency, new=value)
 
     def _plan_values(self) -> tuple[date | None, str, int] | None:
         state = self._read_form()
         try:
-            start = date.fromisoformat(state.start) if state.start else None
+            start = date.fromisoformat(state.start.strip()) if state.start.strip() else None
             deliveries = int(state.deliveries)
         except ValueError:
             return None

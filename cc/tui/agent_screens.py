@@ -126,15 +126,21 @@ class ChoiceModal(ModalScreen[Any], Localized):
 
 
 class FormModal(ModalScreen[Any], Localized):
-    """A few text fields; Enter on the last one (or ctrl+s) submits a dict of the values."""
+    """A few text fields; Enter on the last one (or ctrl+s) submits a dict of the values. ctrl+z undoes the
+    last change of a field (the line at the bottom says which)."""
 
-    BINDINGS = [Binding("escape", "cancel", "close_key"), Binding("ctrl+s", "submit", "save_key")]
+    BINDINGS = [Binding("escape", "cancel", "close_key"), Binding("ctrl+s", "submit", "save_key"),
+                Binding("ctrl+z", "undo", "undo_key")]
 
     def __init__(self, title: str, fields: list[tuple[str, str, str]], *, modal_id: str = "form-modal",
                  select: tuple[str, str, list[tuple[str, str]]] | None = None) -> None:
         super().__init__(id=modal_id)
         self._localize()
         self.title_text, self.fields, self.select = title, fields, select
+        self.values = {key: value for key, _, value in fields}  # the form's content (what undo restores)
+        from cc.tui.agent_undo import UndoLog
+
+        self.undo = UndoLog()
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="modal-box"):
@@ -146,11 +152,48 @@ class FormModal(ModalScreen[Any], Localized):
             for key, label, value in self.fields:
                 yield Label(label)
                 yield Input(value, placeholder=label, id=f"form-{key}")
+            yield Static("", id="form-undo", classes="undo-hint")
 
     def on_mount(self) -> None:
+        if self.select:
+            self.values[self.select[0]] = str(self.query_one(f"#form-{self.select[0]}", Select).value)
         first = next((k for k, _, v in self.fields if not v), self.fields[0][0] if self.fields else None)
         if first:
             self.query_one(f"#form-{first}", Input).focus()
+
+    def _changed(self, key: str, value: str) -> None:
+        if key not in self.values or self.values[key] == value:
+            return  # an echo of undo restoring the field
+        self.undo.record(dict(self.values), "undo_field", key, field=key, old=self.values[key], new=value)
+        self.values[key] = value
+        self._draw_hint()
+
+    def _draw_hint(self) -> None:
+        hint = self.undo.hint(self.app.locale)
+        widget = self.query_one("#form-undo", Static)
+        widget.update(hint)
+        widget.display = bool(hint)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self._changed((event.input.id or "").removeprefix("form-"), event.value)
+
+    def on_input_blurred(self, event: Input.Blurred) -> None:
+        self.undo.stop_merging()
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        self._changed((event.select.id or "").removeprefix("form-"), str(event.value))
+
+    def action_undo(self) -> None:
+        step = self.undo.pop()
+        if step is None:
+            return
+        self.values = dict(step.before)
+        for key, value in self.values.items():
+            if self.select and key == self.select[0]:
+                self.query_one(f"#form-{key}", Select).value = value
+            else:
+                self.query_one(f"#form-{key}", Input).value = value
+        self._draw_hint()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         keys = [k for k, _, _ in self.fields]

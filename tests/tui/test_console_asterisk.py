@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from test_shift import side, sign_in, wait_for
+from test_shift import on_screen, side, sign_in, wait_for
 from tui_helpers import AGENT, PHONE, config_for
 
 from cc.services.agent_console import CONTROL_ACTIONS, WRAP_CODES
@@ -80,7 +80,7 @@ def test_click_to_dial_from_the_console_reaches_a_real_channel(pbx, db_file, clo
         async with app.run_test(size=(80, 24)) as pilot:
             await sign_in(pilot, app)
             await pilot.press("f6")  # find the customer, open the card
-            await wait_for(pilot, lambda: app.screen.id == "search-modal", what="search")
+            await wait_for(pilot, lambda: on_screen(app, "search-modal"), what="search")
             app.screen.query_one("#search-text").value = PHONE
             await pilot.press("enter")
             await wait_for(pilot, lambda: app.screen.query_one("#search-results").option_count > 0, what="results")
@@ -88,7 +88,7 @@ def test_click_to_dial_from_the_console_reaches_a_real_channel(pbx, db_file, clo
             await wait_for(pilot, lambda: app.card is not None and app.card.phone == PHONE, what="the card")
 
             await pilot.press("f8")  # click-to-dial the customer on screen
-            await wait_for(pilot, lambda: app.screen.id == "control-modal", what="call controls")
+            await wait_for(pilot, lambda: on_screen(app, "control-modal"), what="call controls")
             app.screen.query_one("#control-list").highlighted = CONTROL_ACTIONS.index("dial")
             await pilot.press("enter")
             agent_up = await asyncio.to_thread(up, AGENT)
@@ -100,12 +100,12 @@ def test_click_to_dial_from_the_console_reaches_a_real_channel(pbx, db_file, clo
             await asyncio.to_thread(events.wait_for, Event="BridgeEnter", Uniqueid=call_id, timeout=15)
 
             await pilot.press("f8")  # hang up from the console
-            await wait_for(pilot, lambda: app.screen.id == "control-modal", what="call controls")
+            await wait_for(pilot, lambda: on_screen(app, "control-modal"), what="call controls")
             app.screen.query_one("#control-list").highlighted = CONTROL_ACTIONS.index("hangup")
             await pilot.press("enter")
             await asyncio.to_thread(events.wait_for, Event="UserEvent", UserEvent="CcTuiGone",
                                     Who=PHONE.removeprefix("+"), timeout=15)
-            await wait_for(pilot, lambda: app.screen.id == "wrap-modal", what="the wrap-up form")
+            await wait_for(pilot, lambda: on_screen(app, "wrap-modal"), what="the wrap-up form")
             app.screen.query_one("#choice-text").value = "rang about tomorrow's delivery"
             app.screen.query_one("#choice-list").highlighted = WRAP_CODES.index("enquiry")
             await pilot.press("enter")

@@ -9,7 +9,7 @@ import asyncio
 
 import pytest
 from console_fakes import FakeCallControl, with_control
-from test_shift import side, sign_in, wait_for
+from test_shift import on_screen, side, sign_in, wait_for
 from tui_helpers import AGENT, PHONE, PHONE2, config_for
 
 from cc.services.agent_console import CONTROL_ACTIONS, WRAP_CODES
@@ -22,7 +22,7 @@ TARGETS = ["orders", "agent:li", "expert", "13900139000"]  # a queue, an agent, 
 async def control(pilot, action: str, target: str = "") -> None:
     app = pilot.app
     await pilot.press("f8")
-    await wait_for(pilot, lambda: app.screen.id == "control-modal", what="call controls")
+    await wait_for(pilot, lambda: on_screen(app, "control-modal"), what="call controls")
     app.screen.query_one("#control-target").value = target
     app.screen.query_one("#control-list").highlighted = CONTROL_ACTIONS.index(action)
     await pilot.press("enter")
@@ -32,7 +32,7 @@ async def control(pilot, action: str, target: str = "") -> None:
 async def wrap(pilot, world, code: str, notes: str) -> None:
     app = pilot.app
     saved = len(wrapups(world))
-    await wait_for(pilot, lambda: app.screen.id == "wrap-modal", what="the wrap-up form")
+    await wait_for(pilot, lambda: on_screen(app, "wrap-modal"), what="the wrap-up form")
     app.screen.query_one("#choice-text").value = notes
     app.screen.query_one("#choice-list").highlighted = WRAP_CODES.index(code)
     await pilot.press("enter")
@@ -84,7 +84,7 @@ def test_every_call_control_from_the_console(db_file, clock):
 
             # A transfer needs a target: a modal says so, nothing is sent.
             await control(pilot, "transfer")
-            await wait_for(pilot, lambda: app.screen.id == "error-modal", what="the missing-target modal")
+            await wait_for(pilot, lambda: on_screen(app, "error-modal"), what="the missing-target modal")
             await pilot.press("escape")
             assert len(fake.calls) == 8
 

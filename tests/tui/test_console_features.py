@@ -8,7 +8,7 @@ import asyncio
 
 import pytest
 from console_fakes import FakeCallControl, with_control
-from test_shift import side, sign_in, text_of, wait_for
+from test_shift import on_screen, side, sign_in, text_of, wait_for
 from tui_helpers import AGENT, MILK, UNKNOWN, config_for
 
 from cc.services.agent_console import CONTROL_ACTIONS
@@ -37,7 +37,8 @@ def test_unknown_caller_complaint_search_transfer_and_close(db_file, clock):
                 calls.add_event("call-9", "2026-11-26T01:59:40.000Z", "node", node)
             entry = world.acd.enter("call-9", "orders", UNKNOWN)
             world.acd.dispatch()
-            await wait_for(pilot, lambda: app.screen.id == "new-customer", what="the new-customer form")
+            await wait_for(pilot, lambda: on_screen(app, "new-customer"),
+                           what="the new-customer form")
             assert app.screen.query_one("#form-phone").value == UNKNOWN
             assert "welcome > menu > orders" in str(app.screen_stack[-2].query_one("#call-banner").render())
             app.screen.query_one("#form-name").value = "王五"
@@ -49,7 +50,7 @@ def test_unknown_caller_complaint_search_transfer_and_close(db_file, clock):
 
             # A complaint linked to this call.
             await pilot.press("f7")
-            await wait_for(pilot, lambda: app.screen.id == "complaint-modal", what="the complaint form")
+            await wait_for(pilot, lambda: on_screen(app, "complaint-modal"), what="the complaint form")
             app.screen.query_one("#form-text").value = "牛奶送晚了"
             await pilot.press("ctrl+s")
             await wait_for(pilot, lambda: app.card.complaints, what="the complaint on the card")
@@ -57,7 +58,7 @@ def test_unknown_caller_complaint_search_transfer_and_close(db_file, clock):
             assert (row.call_id, row.text) == ("call-9", "牛奶送晚了")
             before = len(world.services.complaints.timeline(row.id))
             await pilot.press("f7")  # add to the open complaint
-            await wait_for(pilot, lambda: app.screen.id == "complaint-modal", what="the complaint form again")
+            await wait_for(pilot, lambda: on_screen(app, "complaint-modal"), what="the complaint form again")
             app.screen.query_one("#form-text").value = "客户又打来催"
             app.screen.query_one("#form-add_to").value = f"#{row.id}"
             await pilot.press("ctrl+s")
@@ -65,20 +66,20 @@ def test_unknown_caller_complaint_search_transfer_and_close(db_file, clock):
 
             # Transfer to the expert seat.
             await pilot.press("f8")
-            await wait_for(pilot, lambda: app.screen.id == "control-modal", what="call controls")
+            await wait_for(pilot, lambda: on_screen(app, "control-modal"), what="call controls")
             app.screen.query_one("#control-target").value = "expert"
             app.screen.query_one("#control-list").highlighted = CONTROL_ACTIONS.index("transfer")  # blind
             await pilot.press("enter")
             await wait_for(pilot, lambda: control.calls, what="the transfer")
             assert control.calls == [("transfer", AGENT, "expert", False)]
-            await wait_for(pilot, lambda: app.screen.id == "wrap-modal", what="the wrap-up form after the transfer")
+            await wait_for(pilot, lambda: on_screen(app, "wrap-modal"), what="the wrap-up form after the transfer")
             await pilot.press("escape")  # later (F9)
-            await wait_for(pilot, lambda: app.screen.id == "main", what="back to the console")
+            await wait_for(pilot, lambda: on_screen(app, "main"), what="back to the console")
 
             # Search by order code finds the order and its customer.
             order = world.services.orders.new(phone=UNKNOWN, items=[(MILK, 1)], deliveries=3, submit=False)
             await pilot.press("f6")
-            await wait_for(pilot, lambda: app.screen.id == "search-modal", what="search")
+            await wait_for(pilot, lambda: on_screen(app, "search-modal"), what="search")
             app.screen.query_one("#search-text").value = order.code
             await pilot.press("enter")
             await wait_for(pilot, lambda: app.screen.query_one("#search-results").option_count > 0, what="results")

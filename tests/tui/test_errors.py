@@ -7,7 +7,7 @@ import socket
 import sqlite3
 
 import pytest
-from test_shift import side, sign_in, wait_for
+from test_shift import on_screen, side, sign_in, wait_for
 from tui_helpers import AGENT, PHONE, config_for
 
 from cc.tui.agent_app import make_agent_app
@@ -38,13 +38,13 @@ def test_ami_down_shows_a_hint_and_the_console_keeps_working(db_file, clock):
             world.acd.dispatch()
             await wait_for(pilot, lambda: app.pop_drawn_at is not None, what="screen pop")
             await pilot.press("f8")
-            await wait_for(pilot, lambda: app.screen.id == "control-modal", what="call controls")
+            await wait_for(pilot, lambda: on_screen(app, "control-modal"), what="call controls")
             await pilot.press("enter")  # the first action: hang up
-            await wait_for(pilot, lambda: app.screen.id == "error-modal", what="the error modal")
+            await wait_for(pilot, lambda: on_screen(app, "error-modal"), what="the error modal")
             text = _modal_text(app)
             assert "unreachable" in text and "hint: check that Asterisk runs" in text, text
             await pilot.press("escape")
-            await wait_for(pilot, lambda: app.screen.id == "main", what="back to the console")
+            await wait_for(pilot, lambda: on_screen(app, "main"), what="back to the console")
             world.acd.answered(entry.waiting_id)
             world.acd.finished(entry.waiting_id)  # the console still follows the ACD
             await wait_for(pilot, lambda: app.snapshot.state == "wrap_up", what="wrap-up")
@@ -70,14 +70,14 @@ def test_database_locked_shows_a_hint_and_the_console_recovers(db_file, clock):
             holder.execute("BEGIN IMMEDIATE")  # another program holds the write lock
             try:
                 await pilot.press("f4")
-                await wait_for(pilot, lambda: app.screen.id == "error-modal", what="the error modal")
+                await wait_for(pilot, lambda: on_screen(app, "error-modal"), what="the error modal")
                 text = _modal_text(app)
                 assert "locked" in text and "hint: another program holds" in text, text
             finally:
                 holder.execute("ROLLBACK")
                 holder.close()
             await pilot.press("escape")
-            await wait_for(pilot, lambda: app.screen.id == "main", what="back to the console")
+            await wait_for(pilot, lambda: on_screen(app, "main"), what="back to the console")
             await pilot.press("f4")
             await wait_for(pilot, lambda: app.snapshot.state == "away", what="away once the lock is gone")
             assert side(db_file, clock).acd.agent_view(AGENT)["state"] == "away"

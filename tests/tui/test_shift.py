@@ -26,6 +26,11 @@ async def wait_for(pilot, predicate, timeout: float = 10.0, what: str = "conditi
 
 
 
+def on_screen(app, screen_id: str) -> bool:
+    """That screen is on top and composed (its widgets can be queried)."""
+    return app.screen.id == screen_id and app.screen.is_mounted
+
+
 def side(db_file, clock):
     """The rest of the call centre on its own connection: the ACD (dispatcher) and the SMS service."""
     from cc.services.container import build_services
@@ -71,16 +76,17 @@ def test_whole_shift(db_file, clock):
                 # Order entry: product, quantity, plan; live total; submit.
                 app.screen.query_one("#tabs").active = "tab-order"
                 await pilot.pause()
+                app.screen.query_one("#deliveries").value = "10"
                 app.screen.query_one("#product").value = MILK
                 app.screen.query_one("#qty").value = "2"
                 await pilot.press("ctrl+n")
                 app.screen.query_one("#product").value = YOGURT
                 app.screen.query_one("#qty").value = "1"
                 await pilot.press("ctrl+n")
-                app.screen.query_one("#deliveries").value = "10"
                 await wait_for(pilot, lambda: app.last_quote is not None and app.last_quote.total_fen == 13_500,
                                what="the live total")
                 assert "135.00" in text_of(app, "#quote")
+                assert "酸奶" in text_of(app, "#undo-hint")  # what ctrl+z takes back
                 await pilot.press("ctrl+z")  # undo the yogurt
                 assert app.form.lines == ((MILK, 2),)
                 await wait_for(pilot, lambda: app.last_quote.total_fen == 10_000, what="the total after undo")
@@ -99,11 +105,11 @@ def test_whole_shift(db_file, clock):
 
                 # The call ends: wrap-up with a code and notes; "I'm done" makes the agent ready.
                 world.acd.finished(entry.waiting_id)
-                await wait_for(pilot, lambda: app.screen.id == "wrap-modal", what="the wrap-up form")
+                await wait_for(pilot, lambda: on_screen(app, "wrap-modal"), what="the wrap-up form")
                 app.screen.query_one("#choice-text").value = "ordered milk"
                 app.screen.query_one("#choice-list").highlighted = 0
                 await pilot.press("enter")
-                await wait_for(pilot, lambda: app.screen.id == "main", what="wrap-up saved")
+                await wait_for(pilot, lambda: on_screen(app, "main"), what="wrap-up saved")
                 await wait_for(pilot, lambda: app.snapshot.state == "wrap_up", what="wrap-up state")
                 await pilot.press("f5")
                 await wait_for(pilot, lambda: app.snapshot.state == "ready", what="ready after I'm done")
@@ -112,12 +118,12 @@ def test_whole_shift(db_file, clock):
 
                 # Pause with a reason, then sign out: out of rotation.
                 await pilot.press("f3")
-                await wait_for(pilot, lambda: app.screen.id == "pause-modal", what="the pause form")
+                await wait_for(pilot, lambda: on_screen(app, "pause-modal"), what="the pause form")
                 await pilot.press("down", "enter")
                 await wait_for(pilot, lambda: app.snapshot.state == "paused", what="paused")
                 assert app.snapshot.reason == "lunch"
                 await pilot.press("f10")
-                await wait_for(pilot, lambda: app.screen.id == "sign-in", what="the sign-in screen")
+                await wait_for(pilot, lambda: on_screen(app, "sign-in"), what="the sign-in screen")
                 assert world.acd.agent_view(AGENT)["state"] == "offline"
 
     asyncio.run(run())

@@ -96,7 +96,7 @@ def test_unknown_caller_light(snap_compare, db_file, clock, locale):
         app = pilot.app
         await _sign_in(pilot)
         _ring(db_file, clock, UNKNOWN)
-        await _until(pilot, lambda: app.screen.id == "new-customer")
+        await _until(pilot, lambda: app.screen.id == "new-customer" and app.screen.is_mounted)
         await pilot.pause(0.1)
 
     assert snap_compare(_app(db_file, clock, locale, dark=False), terminal_size=(80, 24), run_before=run_before)
