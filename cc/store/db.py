@@ -7,7 +7,6 @@ Rules (measured, see DESIGN.md): WAL set once, a busy timeout, foreign keys on, 
 from __future__ import annotations
 
 import contextlib
-import secrets
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -64,6 +63,8 @@ def immediate_on(conn: sqlite3.Connection) -> Iterator[None]:
     upgrades from reader to writer fails with "database is locked" instead of waiting.
     """
     if conn.in_transaction:
+        import secrets  # here: it loads hmac/hashlib, ~10 ms of a classic-AGI process that never nests
+
         name = f"sp_{secrets.token_hex(6)}"
         conn.execute(f"SAVEPOINT {name}")
         try:

@@ -39,13 +39,16 @@ def main(argv: list[str] | None = None) -> int:
         from cc.telephony.agi import stdio_agi
 
         config = load_config(config_path, db=db)
-        runtime = handlers.build_runtime(config)
+        runtime = handlers.build_runtime(config, one_connection=True)
         try:
-            agi = stdio_agi()
-        except (CallerHungUp, ChannelError) as exc:
-            runtime.fail_early({}, script or "", f"bad AGI session start: {exc}")
-            return 0
-        handlers.handle(agi, runtime, config, script)
+            try:
+                agi = stdio_agi()
+            except (CallerHungUp, ChannelError) as exc:
+                runtime.fail_early({}, script or "", f"bad AGI session start: {exc}")
+                return 0
+            handlers.handle(agi, runtime, config, script)
+        finally:
+            runtime.connection.close()
     except CcError as exc:
         sys.stderr.write(f"Error: {exc.message}\n")
         return int(exc.exit_code)

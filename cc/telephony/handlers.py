@@ -6,7 +6,6 @@ call). Kept free of typer/rich/textual/sqlite-utils so the classic path starts f
 
 from __future__ import annotations
 
-import hmac
 import json
 from pathlib import Path
 from typing import Any
@@ -34,8 +33,9 @@ def settings_from_config(config: Config) -> RuntimeSettings:
     )
 
 
-def ensure_schema(db_path: str) -> None:
-    """Create/migrate the database once if the call tables are missing (slow path: loads sqlite-utils)."""
+def ensure_schema(db_path: str, *, keep_open: bool = False) -> Any:
+    """Create/migrate the database once if the call tables are missing (slow path: loads sqlite-utils).
+    With ``keep_open``, returns the connection it checked with (one process, one call: classic AGI)."""
     import sqlite3
 
     from cc.errors import UsageError
@@ -45,24 +45,30 @@ def ensure_schema(db_path: str) -> None:
         try:
             ready = has_schema(conn)
         finally:
-            conn.close()
+            if not (keep_open and ready):
+                conn.close()
     except sqlite3.Error as exc:
         raise UsageError(f"cannot open database {db_path}: {exc}", "check --db / CC_DB and that its folder exists") from None
     if not ready:
         from cc.store.db import open_db
 
         open_db(db_path).conn.close()
+        conn = connect(db_path) if keep_open else None
+    return conn if keep_open else None
 
 
 def build_runtime(
-    config: Config, clock: Clock | None = None, services: Any = None, load_tree: bool = True, queued_writes: bool = False
+    config: Config, clock: Clock | None = None, services: Any = None, load_tree: bool = True, queued_writes: bool = False,
+    one_connection: bool = False,
 ) -> IvrRuntime:
     """The IVR runtime for this configuration: a connection per call, the tree from the database (the
     shipped default is imported on first use), callers classified through the services when given.
 
     ``queued_writes`` (the FastAGI server): call records are written by one writer thread
-    (``runtime.writer``; close it after the server stops) instead of by each call's thread."""
-    ensure_schema(config.db)
+    (``runtime.writer``; close it after the server stops) instead of by each call's thread.
+    ``one_connection`` (classic AGI: one call per process): the schema check, the tree and the call share
+    one connection (``runtime.connection``; close it at the end) instead of opening three."""
+    shared = ensure_schema(config.db, keep_open=one_connection)
     settings = settings_from_config(config)
     clock = clock or SystemClock()
     writer = CallWriter(config.db) if queued_writes else None
@@ -71,6 +77,8 @@ def build_runtime(
     def store_factory() -> CallStore:
         if writer is not None and pool is not None:
             return QueuedCallStore(pool.take(), writer, pool.give)
+        if shared is not None:
+            return CallStore(shared, release=_keep)
         return CallStore(connect(config.db))
 
     def fallback(store: CallStore) -> tuple[int, ivr.Tree]:
@@ -89,8 +97,13 @@ def build_runtime(
             store.close()
     runtime = IvrRuntime(store_factory, clock, settings, lookup, trees)
     runtime.writer = writer
+    runtime.connection = shared
     runtime.acd = _lazy_acd_hook(config, clock)  # the IVR's queue nodes hand callers to the ACD
     return runtime
+
+
+def _keep(conn: Any) -> None:
+    """A store's release when the connection outlives it (``one_connection``)."""
 
 
 class ReservePool(ConnectionPool):
@@ -165,6 +178,8 @@ def parse_request(env: dict[str, str], default_script: str = "inbound") -> tuple
 def secret_ok(expected: str | None, params: dict[str, str]) -> bool:
     if not expected:
         return True
+    import hmac
+
     return hmac.compare_digest(params.get("secret", "").encode(), expected.encode())
 
 

@@ -1,0 +1,52 @@
+"""The classic-AGI process (one per call) loads only what a call needs and opens the database once."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+
+SESSION = (
+    "agi_request: cc-agi\nagi_channel: PJSIP/trunk-00000001\nagi_uniqueid: 1700000000.1\n"
+    "agi_callerid: 13900000009\n\n200 result=0\n200 result=0 endpos=8\n200 result=1\n"
+)
+# Runs one classic call in a fresh interpreter, counting the database connections it opens and listing
+# the modules it loaded that a call does not need.
+PROBE = """
+import json, sqlite3, sys
+opened = []
+real = sqlite3.connect
+def counting(*args, **kwargs):
+    opened.append(args[0])
+    return real(*args, **kwargs)
+sqlite3.connect = counting
+from cc.telephony.agi_entry import main
+code = main(["inbound"])
+heavy = {"typer", "rich", "textual", "sqlite_utils", "yaml", "hmac", "secrets", "uuid"}
+sys.stderr.write(json.dumps({"code": code, "connections": len(opened),
+                             "heavy": sorted(heavy & {m.split(".")[0] for m in sys.modules})}) + "\\n")
+"""
+
+
+def _run(db: str) -> dict:
+    env = {**os.environ, "CC_DB": db}
+    env.pop("CC_CONFIG", None)
+    done = subprocess.run([sys.executable, "-c", PROBE], input=SESSION, capture_output=True, text=True, env=env,
+                          timeout=60)
+    return json.loads(done.stderr.strip().splitlines()[-1])
+
+
+def test_a_classic_call_opens_the_database_once_and_loads_nothing_heavy(tmp_path):
+    db = str(tmp_path / "cc.db")
+    first = _run(db)  # creates the schema and imports the default tree: sqlite-utils is loaded for that
+    assert first["code"] == 0
+    second = _run(db)
+    assert second == {"code": 0, "connections": 1, "heavy": []}
+    conn = sqlite3.connect(db)
+    try:
+        rows = conn.execute("SELECT id, result FROM calls ORDER BY started_at").fetchall()
+    finally:
+        conn.close()
+    assert [r[0] for r in rows] == ["1700000000.1", "1700000000.1-2"] and all(r[1] for r in rows)
