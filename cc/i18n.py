@@ -261,3 +261,29 @@ CATALOG["en"].update({
     "ivr_export_title": "Export YAML", "ivr_file": "file",
     "ivr_quit_unsaved": "unsaved edits: ctrl+s saves them, ctrl+q again quits without saving",
 })
+
+
+# the simulated center's summary (cc demo, cc/sim/center.py)
+CATALOG["zh_CN"].update({
+    "sim_minutes": "模拟时长：{minutes} 分钟", "sim_calls": "来电：{calls}（IVR 结果：{results}）",
+    "sim_queues": "进入队列：{offered}，接听：{answered}，放弃：{abandoned}", "sim_other": "，其他：{other}",
+    "sim_orders": "通话中录入订单：{keyed}（{statuses}），被拒：{refused}",
+    "sim_care": "投诉：{complaints}，满意度评价：{surveys}", "sim_sms": "经模拟短信猫发出短信：{sent}，客户回复：{replies}",
+    "sim_errors": "模拟出错：{n}（第一个：{first}）", "sim_none": "无",
+    "sim_answered": "已接听", "sim_abandoned": "放弃", "sim_queued": "排队中挂断", "sim_refused": "拒绝服务",
+    "sim_voicemail": "留言", "sim_completed": "已完成", "sim_timeout": "等待超时", "sim_callback": "预约回电",
+    "sim_overflowed": "溢出", "sim_no_agents": "无坐席", "sim_blocked": "拒接", "sim_error": "错误",
+    "sim_transferred": "已转接",
+})
+CATALOG["en"].update({
+    "sim_minutes": "simulated minutes: {minutes}", "sim_calls": "calls: {calls} (IVR results: {results})",
+    "sim_queues": "calls offered to queues: {offered}, answered: {answered}, abandoned: {abandoned}",
+    "sim_other": ", other: {other}", "sim_orders": "orders keyed on calls: {keyed} ({statuses}), refused: {refused}",
+    "sim_care": "complaints opened: {complaints}, survey answers: {surveys}",
+    "sim_sms": "SMS sent through the modem simulator: {sent}, customer replies: {replies}",
+    "sim_errors": "simulation errors: {n} (first: {first})", "sim_none": "none",
+    "sim_answered": "answered", "sim_abandoned": "abandoned", "sim_queued": "queued", "sim_refused": "refused",
+    "sim_voicemail": "voicemail", "sim_completed": "completed", "sim_timeout": "timeout", "sim_callback": "callback",
+    "sim_overflowed": "overflowed", "sim_no_agents": "no_agents", "sim_blocked": "blocked", "sim_error": "error",
+    "sim_transferred": "transferred",
+})

@@ -79,7 +79,7 @@ def _live(console, config, *, rate: float, speed: float, seed: int, lang: str | 
     finally:
         console.print("停止模拟 / stopping the simulation (calls in progress are played to their end) ...")
         summary = sim.stop()
-    for line in summary.lines():
+    for line in summary.lines(lang or config.resolved_locale()):
         console.print(line, highlight=False)
 
 

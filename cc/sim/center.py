@@ -111,20 +111,29 @@ class SimSummary:
     def abandoned(self) -> int:
         return self.exits.get("abandoned", 0)
 
-    def lines(self) -> list[str]:
-        other = ", ".join(f"{k} {v}" for k, v in sorted(self.exits.items()) if k not in ("answered", "abandoned"))
-        orders = ", ".join(f"{k} {v}" for k, v in sorted(self.orders_by_status.items())) or "none"
+    def lines(self, locale: str = "en") -> list[str]:
+        """The summary, one line per subject (``cc demo`` prints it; en for scripts)."""
+        from cc.i18n import CATALOG, t
+
+        def counts(counter: Counter, label: Callable[[str], str]) -> str:
+            return ", ".join(f"{label(k)} {v}" for k, v in sorted(counter.items())) or t("sim_none", locale)
+
+        def result(key: str) -> str:
+            return t(f"sim_{key}", locale) if f"sim_{key}" in CATALOG["en"] else key
+
+        other = Counter({k: v for k, v in self.exits.items() if k not in ("answered", "abandoned")})
         out = [
-            f"simulated minutes: {self.minutes:.1f}",
-            f"calls: {self.calls} (IVR results: {', '.join(f'{k} {v}' for k, v in sorted(self.ivr_results.items())) or 'none'})",
-            f"calls offered to queues: {self.offered}, answered: {self.answered}, abandoned: {self.abandoned}"
-            + (f", other: {other}" if other else ""),
-            f"orders keyed on calls: {self.orders_keyed} ({orders}), refused: {self.orders_refused}",
-            f"complaints opened: {self.complaints}, survey answers: {self.surveys}",
-            f"SMS sent through the modem simulator: {self.sms_sent}, customer replies: {self.sms_replies}",
+            t("sim_minutes", locale).format(minutes=f"{self.minutes:.1f}"),
+            t("sim_calls", locale).format(calls=self.calls, results=counts(self.ivr_results, result)),
+            t("sim_queues", locale).format(offered=self.offered, answered=self.answered, abandoned=self.abandoned)
+            + (t("sim_other", locale).format(other=counts(other, result)) if other else ""),
+            t("sim_orders", locale).format(keyed=self.orders_keyed, statuses=counts(self.orders_by_status, lambda k: t(k, locale)),
+                                           refused=self.orders_refused),
+            t("sim_care", locale).format(complaints=self.complaints, surveys=self.surveys),
+            t("sim_sms", locale).format(sent=self.sms_sent, replies=self.sms_replies),
         ]
         if self.errors:
-            out.append(f"simulation errors: {len(self.errors)} (first: {self.errors[0]})")
+            out.append(t("sim_errors", locale).format(n=len(self.errors), first=self.errors[0]))
         return out
 
 

@@ -82,6 +82,8 @@ def test_the_same_seed_gives_the_same_calls(tmp_path: Path) -> None:
         runs.append((calls, summary.exits, summary.ivr_results))
     assert runs[0] == runs[1]
     assert runs[0][0]
+    zh = summary.lines("zh_CN")
+    assert zh[0] == "模拟时长：5.0 分钟" and zh[2].startswith("进入队列：") and "接听" in zh[2]
 
 
 def test_a_live_run_stops_cleanly_when_asked(center_db) -> None:  # noqa: ANN001
