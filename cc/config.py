@@ -136,6 +136,10 @@ class AcdConfig:
     record_format: str = "wav"
     music_class: str = "default"  # music on hold class for waiting callers
     dial_options: str = ""  # extra Dial() options when ringing an agent (e.g. "t" to let the agent transfer)
+    callbacks: bool = False  # the ACD makes call backs itself when their turn comes (run `cc queue callback-run`)
+    callback_max_attempts: int = 3  # calls to a customer before their call back is given up
+    callback_retry_seconds: int = 300  # wait before calling a customer again who did not answer
+    outbound_wrap_up_seconds: int = 10  # an agent's wrap-up after a click-to-dial call
 
 
 @dataclass

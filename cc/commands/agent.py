@@ -12,7 +12,8 @@ from cc.commands import _common
 
 app = typer.Typer(help="The agent console (bare 'cc agent'); agents: set, login, ready, pause, away, logout, heartbeat, list, events;"
                        " supervisors: force, expert, actions.")
-queue_app = typer.Typer(help="ACD queues: import, list, show, priority, move, voicemail, exits, callbacks, callback-done, prompts.",
+queue_app = typer.Typer(help="ACD queues: import, list, show, priority, move, voicemail, exits, callbacks, callback-run,"
+                             " callback-done, prompts.",
                         no_args_is_help=True)
 
 
@@ -318,14 +319,63 @@ def queue_callbacks(
     queue: str = typer.Option(None, "--queue", help="Only this queue."),
     json_out: bool = typer.Option(False, "--json", help="Print as JSON."),
 ) -> None:
-    """Callers who asked to be called back, in the order their turn comes (their place is kept)."""
+    """Callers who asked to be called back, in the order their turn comes (their place is kept), with the
+    call back's status: waiting, calling (an agent is claimed or being rung), retry at (after a customer
+    did not answer), and the attempts made. Outcomes: cc agent actions."""
     rows = _acd(ctx).callbacks(queue)
+    for r in rows:
+        r["callback_status"] = ("calling" if r.get("agent") else f"retry at {r['cb_next_at'][:19].replace('T', ' ')}"
+                                if r.get("cb_next_at") else "waiting")
     if json_out:
         _common.print_json(rows)
         return
-    _common.print_table(["id", "queue", "caller", "priority", "asked at (UTC)", "call"],
-                        [[r["id"], r["queue"], r["caller"], r["priority"], r["entered_at"][:19].replace("T", " "), r["call_id"]]
+    _common.print_table(["id", "queue", "caller", "priority", "asked at (UTC)", "status", "agent", "attempts", "call"],
+                        [[r["id"], r["queue"], r["caller"], r["priority"], r["entered_at"][:19].replace("T", " "),
+                          r["callback_status"], r.get("agent") or "", r.get("cb_attempts", 0), r["call_id"]]
                          for r in rows])
+
+
+@queue_app.command("callback-run")
+def queue_callback_run(
+    ctx: typer.Context,
+    once: bool = typer.Option(False, "--once", help="Make the call backs due now, wait for their outcomes, and stop."),
+    wait: float = typer.Option(120.0, "--wait", min=1, help="With --once: at most this many seconds."),
+    json_out: bool = typer.Option(False, "--json", help="Print each outcome as JSON."),
+) -> None:
+    """Make call backs as their turn comes (acd.callbacks must be true): claim an agent, ring the agent,
+    then the customer; retry a customer who does not answer. Runs until Ctrl-C (or --once)."""
+    import threading
+
+    from cc.errors import ConfigError
+    from cc.store.calls import connect
+    from cc.telephony.acd_wiring import callback_runner
+    from cc.telephony.ami import client_from_config
+
+    config = _common.config(ctx)
+    if not config.acd.callbacks:
+        raise ConfigError("acd.callbacks is false: call backs are made by hand ('cc queue callbacks')",
+                          "set acd.callbacks: true in the config, so the queues keep the call backs' turn too")
+
+    def show(result: dict) -> None:
+        if json_out:
+            _common.print_json(result)
+        else:
+            _common.info(f"call back {result['waiting_id']} to {result.get('caller', '')}: {result['outcome']}"
+                         f" ({result['status']}, attempt {result.get('attempts', '')})")
+
+    ami = client_from_config(config.asterisk.ami, events=True, reconnect=not once).connect()
+    conn = connect(config.db)
+    runner = callback_runner(config, conn, ami, log=show)
+    try:
+        if once:
+            runner.run_once(wait)
+        else:
+            _common.info("cc queue callback-run: making call backs as their turn comes (Ctrl-C stops)")
+            runner.run(threading.Event(), poll_seconds=config.acd.poll_seconds)
+    finally:
+        runner.close()
+        ami.close()
+        conn.close()
 
 
 @queue_app.command("callback-done")

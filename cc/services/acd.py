@@ -25,6 +25,7 @@ from cc.errors import NotFound, PermissionDenied, Refused, UsageError
 
 AGENT_ROLES = ("agent", "expert", "supervisor")
 SUPERVISING_ROLES = ("admin", "supervisor")
+CALLBACK_CLAIM = 30  # seconds: an agent claimed for a call back nobody started calling is freed again
 LONGEST_OUTBOUND = 4 * 3600  # seconds: a click-to-dial call whose end was never reported frees the agent after this
 
 
@@ -41,6 +42,9 @@ class AcdSettings:
     handler_lease: float = 0.0  # seconds without a sign of life before a waiting caller is taken out (0: never)
     expert_group: str = "expert"  # the agent group call control's "expert" target rings (the expert seat)
     outbound_wrap_up: int = 10  # seconds of wrap-up after a click-to-dial call (0: ready at once)
+    callbacks: bool = False  # the ACD makes call backs itself when their turn comes (a caller-back runs)
+    callback_max_attempts: int = 3  # calls to the customer before a call back is given up
+    callback_retry_seconds: int = 300  # wait before calling a customer again who did not answer
 
 
 @dataclass(frozen=True)
@@ -312,12 +316,13 @@ class AcdService:
         if self.settings.handler_lease > 0 and now_s - self._last_expiry >= min(5.0, self.settings.handler_lease / 3):
             self._last_expiry = now_s
             self.expire_gone()
-        if not self.store.anything_to_dispatch(now):
+        callbacks = self.settings.callbacks
+        if not self.store.anything_to_dispatch(now, callbacks):
             return []
         claimed: list[tuple[int, str]] = []
         with self.store.transaction():
             self._release_wrap_ups(now)
-            calls = [acd.WaitingCall(i, q, _ts(t), p) for i, q, t, p in self.store.line()]
+            calls = [acd.WaitingCall(i, q, _ts(t), p) for i, q, t, p in self.store.line(now, callbacks)]
             if not calls:
                 return claimed
             agents = [self._agent(r) for r in self.store.agents(("ready",))]
@@ -339,9 +344,9 @@ class AcdService:
         seen_before = iso(now_dt - timedelta(seconds=lease))
         offered_before = iso(now_dt - timedelta(seconds=lease + 60))
         outbound_before = iso(now_dt - timedelta(seconds=LONGEST_OUTBOUND))
+        out = self._expire_callbacks(now_dt, seen_before) if self.settings.callbacks else []
         if not self.store.anything_gone(seen_before, offered_before, outbound_before):
-            return []
-        out = []
+            return out
         with self.store.transaction():
             for row in self.store.gone_rows(seen_before, offered_before):
                 queue = self.queues().get(row["queue"])
@@ -369,6 +374,84 @@ class AcdService:
                                      extra={"wrap_until": None, "idle_since": now})
                 self._action(now, "release", "", agent=user, detail="ringing or on a call that no longer exists")
         return out
+
+    def _expire_callbacks(self, now_dt: datetime, seen_before: str) -> list[dict]:
+        """Call backs whose claimed agent no caller-back took within CALLBACK_CLAIM seconds, or whose
+        caller-back died: the agent is freed, the call back waits for its turn again."""
+        claimed_before = iso(now_dt - timedelta(seconds=CALLBACK_CLAIM))
+        if not self.store.stale_callbacks(claimed_before, seen_before):
+            return []
+        now = iso(now_dt)
+        with self.store.transaction():
+            rows = self.store.stale_callbacks(claimed_before, seen_before)
+            for row in rows:
+                self._release(row["agent"], row["id"], row["call_id"], 0, now_dt)
+                self.store.update_waiting(row["id"], "callback", agent=None, tier=None, divert=None, divert_by=None)
+                self._action(now, "callback", "", agent=row["agent"], waiting_id=row["id"], call_id=row["call_id"],
+                             queue=row["queue"], outcome="lost",
+                             detail="nobody made the call back" if row["divert"] is None else "the caller-back stopped")
+        return rows
+
+    def take_callbacks(self) -> list[dict]:
+        """The call backs an agent was claimed for (by ``dispatch``): now being called, one more attempt.
+        Each row carries ``agent_dial``."""
+        _, now, _ = self._now()
+        with self.store.transaction():
+            return self.store.take_callbacks(now)
+
+    def callback_alive(self, waiting_id: int) -> None:
+        """The caller-back making this call back is alive (its lease)."""
+        _, now, _ = self._now()
+        self.store.touch(waiting_id, now)
+
+    def callback_agent_answered(self, waiting_id: int) -> None:
+        _, now, _ = self._now()
+        with self.store.transaction():
+            row = self.store.waiting(waiting_id)
+            if row is not None and row["agent"]:
+                self.store.set_state(row["agent"], "on_call", now, expect=("ringing",), waiting_id=waiting_id,
+                                     call_id=row["call_id"], reason="call back")
+
+    def callback_outcome(self, waiting_id: int, outcome: str, detail: str = "") -> dict:
+        """The call back's result: ``answered`` (done: the caller's place is released), ``agent_no_answer``
+        (the agent is paused "no answer"; the call back keeps its turn, the attempt is not counted), or
+        the customer not reached (``no_answer``, ``busy``, ``failed``...: tried again after
+        ``callback_retry_seconds``, given up after ``callback_max_attempts``)."""
+        now_dt, now, _ = self._now()
+        with self.store.transaction():
+            row = self.store.waiting(waiting_id)
+            if row is None or row["status"] != "callback":
+                return {"waiting_id": waiting_id, "status": "gone"}
+            agent = row["agent"]
+            attempts = row["cb_attempts"]
+            if outcome == "agent_no_answer":
+                if agent:
+                    self.store.set_state(agent, "paused", now, reason=acd.NO_ANSWER_REASON, expect=("ringing",),
+                                         call_id=row["call_id"])
+                attempts -= 1
+                self.store.update_waiting(waiting_id, "callback", agent=None, tier=None, divert=None, divert_by=None,
+                                          cb_attempts=attempts)
+                status = "waiting"
+            else:
+                if agent:
+                    self._release(agent, waiting_id, row["call_id"], self._wrap_seconds(row["queue"]), now_dt)
+                if outcome == "answered":
+                    status = "done"
+                elif attempts >= self.settings.callback_max_attempts:
+                    status = "failed"
+                else:
+                    status = "retry"
+                if status in ("done", "failed"):
+                    self.store.delete_waiting(waiting_id)
+                else:
+                    self.store.update_waiting(
+                        waiting_id, "callback", agent=None, tier=None, divert=None, divert_by=None,
+                        cb_next_at=iso(now_dt + timedelta(seconds=self.settings.callback_retry_seconds)))
+            self._action(now, "callback", "", agent=agent, waiting_id=waiting_id, call_id=row["call_id"],
+                         queue=row["queue"], outcome=outcome,
+                         detail=f"attempt {attempts}: {status}" + (f" ({detail})" if detail else ""))
+        return {"waiting_id": waiting_id, "caller": row["caller"], "agent": agent, "outcome": outcome,
+                "status": status, "attempts": attempts}
 
     def poll(self, waiting_id: int) -> WaitView:
         """The caller's place now: status, callers ahead, expected wait, the agent when one was given.

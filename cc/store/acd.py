@@ -135,22 +135,31 @@ class AcdStore(ConnectionStore):
             params += (queue,)
         return self._rows(sql + " ORDER BY priority DESC, entered_at, id", params)
 
-    def line(self) -> list[tuple]:
-        """(id, queue, entered_at, priority) of every call waiting for an agent (the dispatcher's input)."""
+    # Call backs whose turn may come: no agent claimed yet, not being called, the retry time reached.
+    _DUE_CALLBACK = "(status = 'callback' AND agent IS NULL AND divert IS NULL AND (cb_next_at IS NULL OR cb_next_at <= ?))"
+
+    def line(self, now: str = "", callbacks: bool = False) -> list[tuple]:
+        """(id, queue, entered_at, priority) of every call waiting for an agent (the dispatcher's input);
+        with ``callbacks`` also the call backs that are due (the ACD makes them)."""
+        if callbacks:
+            return self.conn.execute(
+                "SELECT id, queue, entered_at, priority FROM acd_waiting WHERE (status = 'waiting' AND divert IS NULL)"
+                f" OR {self._DUE_CALLBACK}", (now,)).fetchall()
         return self.conn.execute(
             "SELECT id, queue, entered_at, priority FROM acd_waiting WHERE status = 'waiting' AND divert IS NULL").fetchall()
 
     def count_waiting(self, queue: str) -> int:
         return self.conn.execute("SELECT count(*) FROM acd_waiting WHERE queue = ?", (queue,)).fetchone()[0]
 
-    def anything_to_dispatch(self, now: str) -> bool:
-        """Cheap check before taking the write lock: a waiting call and a ready agent both exist, or a
-        wrap-up has ended."""
+    def anything_to_dispatch(self, now: str, callbacks: bool = False) -> bool:
+        """Cheap check before taking the write lock: a waiting call (or a due call back) and a ready agent
+        both exist, or a wrap-up has ended."""
+        due = f" OR {self._DUE_CALLBACK}" if callbacks else ""
         row = self.conn.execute(
-            "SELECT (EXISTS (SELECT 1 FROM acd_waiting WHERE status = 'waiting')"
+            f"SELECT (EXISTS (SELECT 1 FROM acd_waiting WHERE status = 'waiting'{due})"
             " AND EXISTS (SELECT 1 FROM acd_agents WHERE state = 'ready'))"
             " OR EXISTS (SELECT 1 FROM acd_agents WHERE state = 'wrap_up' AND wrap_until <= ?)",
-            (now,),
+            ((now,) if callbacks else ()) + (now,),
         ).fetchone()
         return bool(row[0])
 
@@ -163,8 +172,9 @@ class AcdStore(ConnectionStore):
         ).rowcount
         if took_agent != 1:
             return False
-        took_call = self.conn.execute(
-            "UPDATE acd_waiting SET status = 'ringing', agent = ?, tier = ?, offered_at = ? WHERE id = ? AND status = 'waiting'",
+        took_call = self.conn.execute(  # a call back keeps its status: the agent is claimed for it
+            "UPDATE acd_waiting SET status = CASE status WHEN 'waiting' THEN 'ringing' ELSE status END, agent = ?,"
+            " tier = ?, offered_at = ? WHERE id = ? AND (status = 'waiting' OR (status = 'callback' AND agent IS NULL))",
             (agent, tier, now, waiting_id),
         ).rowcount
         if took_call != 1:
@@ -221,6 +231,24 @@ class AcdStore(ConnectionStore):
     def agent_on(self, waiting_id: int) -> str | None:
         row = self.conn.execute("SELECT user FROM acd_agents WHERE waiting_id = ?", (waiting_id,)).fetchone()
         return row[0] if row else None
+
+    def take_callbacks(self, now: str) -> list[dict]:
+        """Call backs an agent was claimed for and nobody is calling yet: now being called (one more
+        attempt). Call inside ``transaction()``."""
+        rows = self._rows("SELECT w.*, a.dial AS agent_dial FROM acd_waiting w JOIN acd_agents a ON a.user = w.agent"
+                          " WHERE w.status = 'callback' AND w.divert IS NULL AND a.state = 'ringing' AND a.waiting_id = w.id"
+                          " ORDER BY w.offered_at, w.id")
+        for row in rows:
+            self.conn.execute("UPDATE acd_waiting SET divert = 'calling', cb_attempts = cb_attempts + 1, seen_at = ?"
+                              " WHERE id = ?", (now, row["id"]))
+            row["cb_attempts"] += 1
+        return rows
+
+    def stale_callbacks(self, claimed_before: str, seen_before: str) -> list[dict]:
+        """Call backs claimed but not taken by a caller-back in time, or being called by one that died."""
+        return self._rows("SELECT * FROM acd_waiting WHERE status = 'callback' AND agent IS NOT NULL"
+                          " AND ((divert IS NULL AND offered_at < ?) OR (divert = 'calling' AND seen_at < ?))",
+                          (claimed_before, seen_before))
 
     def delete_waiting(self, waiting_id: int) -> None:
         self.conn.execute("DELETE FROM acd_waiting WHERE id = ?", (waiting_id,))

@@ -18,7 +18,10 @@ DEFAULT_QUEUES = Path(__file__).resolve().parents[1] / "data" / "queues" / "defa
 def settings_from_config(config: Config) -> AcdSettings:
     return AcdSettings(stale_after=config.acd.heartbeat_stale_seconds, locale=config.resolved_locale(),
                        handler_lease=config.acd.handler_lease_seconds,
-                       expert_group=config.asterisk.control.expert_group)
+                       expert_group=config.asterisk.control.expert_group,
+                       outbound_wrap_up=config.acd.outbound_wrap_up_seconds, callbacks=config.acd.callbacks,
+                       callback_max_attempts=config.acd.callback_max_attempts,
+                       callback_retry_seconds=config.acd.callback_retry_seconds)
 
 
 def read_queue_file(path: str | Path) -> Any:
@@ -60,6 +63,19 @@ def acd_service(config: Config, db: Any, clock: Clock | None = None, *, load_que
         finally:
             service.acting_user = user
     return service
+
+
+def callback_runner(config: Config, db: Any, ami: Any, clock: Clock | None = None, log: Any = None):  # noqa: ANN201
+    """The ACD's caller-back (cc.services.acd_callbacks) over its own connection and an AMI client with events."""
+    from cc.phone import normalize_phone
+    from cc.services.acd_callbacks import CallbackRunner, CallbackSettings
+
+    control = config.asterisk.control
+    settings = CallbackSettings(context=control.context, outbound_dial=control.outbound_dial,
+                                caller_id=control.caller_id or config.asterisk.hotline,
+                                agent_ring_seconds=control.ring_seconds)
+    return CallbackRunner(acd_service(config, db, clock), ami, settings, normalize=normalize_phone,
+                          **({"log": log} if log else {}))
 
 
 def from_services(services: Any, *, load_queues: bool = True) -> AcdService:

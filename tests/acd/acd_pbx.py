@@ -129,11 +129,14 @@ def make_pbx(asterisk, tmp_path: Path, *, queues: str = QUEUES, users=("a1", "a2
     config.acd.poll_seconds = 0.3
     config.acd.enabled = True
     config.acd.handler_lease_seconds = 3
+    config.acd.callbacks = True
+    config.acd.callback_retry_seconds = 1
+    config.acd.callback_max_attempts = 2
     config.asterisk.ami.host, config.asterisk.ami.port = "127.0.0.1", asterisk.ami_port
     config.asterisk.ami.username, config.asterisk.ami.secret = asterisk.ami_username, asterisk.ami_secret
     control = config.asterisk.control
     control.outbound_dial = "Local/{digits}@cc-test-xcustomer/n"
-    control.ring_seconds = 8
+    control.ring_seconds = 3
     control.caller_id = "116114"
     for module in MODULES:
         asterisk.cli(f"module load {module}")

@@ -115,3 +115,56 @@ def test_a_killed_handler_has_its_agent_released_by_the_sweep(asterisk, tmp_path
         stop()
         asterisk.ami.action("Hangup", Channel="/^Local/.*/")
         asterisk.wait_idle(timeout=20)
+
+
+@pytest.fixture
+def caller_back(pbx):
+    from cc.store.calls import connect
+    from cc.telephony.acd_wiring import callback_runner
+    from cc.telephony.ami import client_from_config
+
+    ami = client_from_config(pbx.config.asterisk.ami, events=True, reconnect=False).connect()
+    conn = connect(pbx.config.db)
+    runner = callback_runner(pbx.config, conn, ami)
+    yield runner
+    runner.close()
+    ami.close()
+    conn.close()
+
+
+def asks_for_a_call_back(pbx, number: str) -> None:
+    pbx.agent("a1", "1001")
+    pbx.acd.change_state("a1", "pause", "busy")
+    pbx.call(number)
+    pbx.wait(lambda: pbx.acd.callbacks(), timeout=20, what="the call back request (max wait 3 s)")
+    assert [e["reason"] for e in pbx.acd.exits()] == ["callback"]
+
+
+def test_call_back_made_by_the_acd_agent_first_then_the_customer(pbx, caller_back):
+    asks_for_a_call_back(pbx, "+8613800000071")
+    pbx.acd.change_state("a1", "ready")
+    mark = pbx.asterisk.event_mark()
+    (result,) = caller_back.run_once(wait=30)
+    assert (result["outcome"], result["status"], result["agent"], result["attempts"]) == ("answered", "done", "a1", 1)
+    rang = [e for e in pbx.asterisk.ami.events()[mark:] if e.get("UserEvent") in ("CcAgentUp", "CcCustomerUp")]
+    assert [e["UserEvent"] for e in rang] == ["CcAgentUp", "CcCustomerUp"]  # the agent first
+    assert rang[1]["Number"] == "8613800000071"
+    assert [e["state"] for e in reversed(pbx.acd.agent_events("a1")[:3])] == ["ringing", "on_call", "wrap_up"]
+    assert pbx.acd.callbacks() == []
+    (action,) = [a for a in pbx.acd.actions(agent="a1") if a["action"] == "callback"]
+    assert (action["outcome"], action["detail"]) == ("answered", "attempt 1: done (ANSWER)")
+
+
+def test_call_back_not_answered_is_retried_then_given_up(pbx, caller_back):
+    asks_for_a_call_back(pbx, "+8613900139000")  # never answers
+    pbx.acd.change_state("a1", "ready")
+    (first,) = caller_back.run_once(wait=30)
+    assert (first["outcome"], first["status"], first["attempts"]) == ("no_answer", "retry", 1)
+    (row,) = pbx.acd.callbacks()
+    assert row["cb_next_at"] and row["agent"] is None  # keeps its place, waits for the retry time
+    assert caller_back.run_once(wait=1) == []  # not due yet (retry after 1 s), or the agent wraps up
+    pbx.acd.store.conn.execute("UPDATE acd_agents SET state = 'ready', wrap_until = NULL WHERE user = 'a1'")
+    pbx.wait(lambda: caller_back.run_once(wait=30), timeout=20, what="the second attempt")
+    assert caller_back.results[0]["status"] == "failed" and caller_back.results[0]["attempts"] == 2
+    assert pbx.acd.callbacks() == []
+    assert [a["outcome"] for a in pbx.acd.actions(agent="a1") if a["action"] == "callback"] == ["no_answer", "no_answer"]
