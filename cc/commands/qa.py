@@ -104,6 +104,7 @@ def play_command(
     call: str = CALL,
     to: str = typer.Option(None, "--to", help="Ring this phone number instead (e.g. 13800138000)."),
     user: str = typer.Option(None, "--user", help="Ring this supervisor's phone (default: the acting user's, cc --user)."),
+    dial: str = typer.Option(None, "--dial", help="Ring this phone as is (a dial string, e.g. PJSIP/2001)."),
     json_out: bool = JSON,
 ) -> None:
     """Ring a supervisor's phone through Asterisk (AMI) and play the call's recording when they answer."""
@@ -112,7 +113,7 @@ def play_command(
 
     services = _common.services(ctx)
     with call_control(services) as control:
-        result = _svc(ctx, ControlPlayer(control)).play(call, to=to, user=user)
+        result = _svc(ctx, ControlPlayer(control)).play(call, to=to, user=user, dial=dial)
     if json_out:
         _common.print_json(result)
     else:

@@ -23,6 +23,7 @@ from cc.domain.timestamps import iso, local_date, parse_iso
 from cc.domain.users import Action, Role
 from cc.errors import CcError, NotFound, PermissionDenied, Unreachable, UsageError
 from cc.services.base import Actor, ServiceBase
+from cc.services.call_control import _UNSAFE, EXT_RELAY  # _UNSAFE: what would break out of a dial string
 
 DEFAULT_CARD = Path(__file__).resolve().parent.parent / "data" / "qa" / "default.yaml"
 SCORING_ROLES = (Role.SUPERVISOR, Role.ADMIN)
@@ -114,8 +115,6 @@ class ControlPlayer:
         return self.control.outside(number)
 
     def play(self, dial: str, file: str, tag: str) -> str:
-        from cc.services.call_control import EXT_RELAY
-
         channel_id = f"cc-qa-{secrets.token_hex(6)}"
         self.control._originate(dial, EXT_RELAY, {"CC_RELAY_FILE": file, "CC_RELAY_ID": tag},
                                 caller_id=self.control.settings.caller_id, channel_id=channel_id)
@@ -266,18 +265,22 @@ class QaService(ServiceBase):
         return iso(datetime.combine(day, time(0), tzinfo=self._zone))
 
     # -- listening -----------------------------------------------------------------------------------------------
-    def play(self, call_id: str, *, to: str | None = None, user: str | None = None) -> dict:
-        """Ring a supervisor's phone (``user``'s dial string, by default the acting supervisor's) or a phone
-        number (``to``) and play the call's recording."""
+    def play(self, call_id: str, *, to: str | None = None, user: str | None = None, dial: str | None = None) -> dict:
+        """Ring a supervisor's phone (``user``'s dial string, by default the acting supervisor's), a phone
+        number (``to``) or a dial string as is (``dial``, e.g. PJSIP/2001) and play the call's recording."""
         actor = self._supervisor("listen to recorded calls")
-        if to and user:
-            raise UsageError("give either --to PHONE or --user SUPERVISOR, not both")
+        if sum(1 for x in (to, user, dial) if x) > 1:
+            raise UsageError("give one of --to PHONE, --user SUPERVISOR or --dial DIALSTRING")
         call = self.store.call(call_id)
         if call is None:
             raise NotFound(f"no recorded call '{call_id}'", "see 'cc qa calls' for the recorded calls")
         if self.player is None:
             raise Unreachable("no connection to Asterisk to play the recording", "check asterisk.ami in the config")
-        if to:
+        if dial:
+            if _UNSAFE.search(dial) or "/" not in dial:
+                raise UsageError(f"'{dial}' is not a dial string", "write it like PJSIP/2001 or Local/2001@phones")
+            target = dial
+        elif to:
             from cc.phone import normalize_phone
 
             target = normalize_phone(to)

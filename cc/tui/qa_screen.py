@@ -66,8 +66,8 @@ def play(ctx: Any, call: str) -> dict:
     opener = getattr(ctx, "control", None)
     if opener is None:
         raise Unreachable("no connection to Asterisk to play the recording", "check asterisk.ami in the config")
-    with opener() as control:
-        return _service(ctx, ControlPlayer(control)).play(call)
+    with opener() as control:  # the dashboard's --dial phone if it was given, else the supervisor's own
+        return _service(ctx, ControlPlayer(control)).play(call, dial=getattr(ctx, "dial", None))
 
 
 # -- messages --------------------------------------------------------------------------------------------

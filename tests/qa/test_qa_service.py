@@ -154,8 +154,14 @@ def test_play_rings_the_supervisor_and_logs_it(db_file):
     assert result["to"] == "boss" and result["channel"] == "cc-qa-test1"
     svc.play("call-2", to="13900139000")
     assert player.played[1][0] == "PJSIP/8613900139000@trunk"
+    assert svc.play("call-2", dial="PJSIP/2009")["dial"] == "PJSIP/2009"
+    with pytest.raises(UsageError, match="not a dial string"):
+        svc.play("call-2", dial="PJSIP/2009,t)")
+    with pytest.raises(UsageError, match="give one of"):
+        svc.play("call-2", dial="PJSIP/2009", user="boss")
     rows = sqlite3.connect(db_file).execute("SELECT call_id, actor, dial, outcome FROM qa_plays ORDER BY id").fetchall()
-    assert rows == [("call-2", "boss", "PJSIP/2001", "ok"), ("call-2", "boss", "PJSIP/8613900139000@trunk", "ok")]
+    assert rows == [("call-2", "boss", "PJSIP/2001", "ok"), ("call-2", "boss", "PJSIP/8613900139000@trunk", "ok"),
+                    ("call-2", "boss", "PJSIP/2009", "ok")]
 
 
 def test_play_refusals(db_file):
