@@ -13,10 +13,14 @@ from typing import Any
 
 from cc.domain import ivr
 from cc.domain.timestamps import iso
-from cc.errors import NotFound, UsageError
+from cc.errors import NotFound, Refused, UsageError
 
 SOUND_EXTENSIONS = ("wav", "gsm", "sln", "ulaw", "alaw", "g722")
 DEFAULT_TREE = Path(__file__).resolve().parent.parent / "data" / "ivr" / "default.yaml"
+
+
+class TreeChanged(Refused):
+    """Another save came between opening a tree in the editor and saving it."""
 
 
 class TreeInvalid(UsageError):
@@ -179,14 +183,26 @@ class IvrService:
             return None, exc.problems
         return loaded, validate(loaded, self.prompts_dir)
 
-    def save_plain(self, plain: dict[str, Any], source: str = EDITOR_SOURCE) -> tuple[int, list[ivr.Problem]]:
+    def save_plain(self, plain: dict[str, Any], source: str = EDITOR_SOURCE, base_id: int | None = None) -> tuple[int, list[ivr.Problem]]:
         """Save an edited tree as a new version (new calls use it at once); refused with every problem when
-        it does not pass validation. Returns the new tree id and the remaining warnings (missing sound
-        files)."""
+        it does not pass validation, and with ``TreeChanged`` when ``base_id`` (the version the edit
+        started from) is no longer the current one. Returns the new tree id and the remaining warnings
+        (missing sound files)."""
         loaded, problems = self.check_plain(plain, source)
         if loaded is None:
             raise TreeInvalid(source, problems)
-        return self.import_loaded(loaded)
+        if base_id is None:
+            return self.import_loaded(loaded)
+        with self.store.transaction():
+            current = self.store.current_tree_id()
+            if current != base_id:
+                row = self.store.tree(current) or {}
+                raise TreeChanged(
+                    f"the tree was changed since version {base_id} was opened: version {current} from "
+                    f"{row.get('source') or '?'} by {row.get('loaded_by') or 'someone'}",
+                    "save again to put your version over it, or quit without saving and edit the new one",
+                )
+            return self.import_loaded(loaded)
 
     def ensure_tree(self) -> tuple[int, ivr.Tree]:
         """The current tree; the shipped default is imported when the database has none."""

@@ -74,8 +74,8 @@ class EditorContext:
     def check(self, plain: dict) -> list[ivr.Problem]:
         return self.ivr.check_plain(plain)[1]
 
-    def save(self, plain: dict) -> tuple[int, list[ivr.Problem]]:
-        return self.ivr.save_plain(plain)
+    def save(self, plain: dict, base_id: int | None) -> tuple[int, list[ivr.Problem]]:
+        return self.ivr.save_plain(plain, base_id=base_id)
 
     def export(self, path: Path) -> Path:
         from cc.errors import UsageError
@@ -429,6 +429,7 @@ class IvrEditorApp(App):
         self.sim_caller = SIM_CALLER
         self.message = ""
         self.quit_armed = False
+        self.save_over = False  # set when a save met a newer version: the next save overwrites it
         self.problems: list[str] = []  # the last check's lines
 
     def L(self, key: str) -> str:  # noqa: N802
@@ -477,7 +478,7 @@ class IvrEditorApp(App):
         self.post_message(Loaded(tree_id, plain, files))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="check")
-    def _check(self, plain: dict, save: bool) -> None:
+    def _check(self, plain: dict, save: bool, base_id: int | None = None) -> None:
         from cc.services.ivr import TreeInvalid, blocking
 
         try:
@@ -485,7 +486,7 @@ class IvrEditorApp(App):
             if not save or blocking(problems):
                 self.post_message(Checked(problems))
                 return
-            saved_id, warnings = self.backend.call(lambda c: c.save(plain))
+            saved_id, warnings = self.backend.call(lambda c: c.save(plain, base_id))
         except TreeInvalid as exc:
             self.post_message(Checked(exc.problems))
             return
@@ -524,7 +525,10 @@ class IvrEditorApp(App):
 
     # -- handlers ---------------------------------------------------------------------------------------
     def on_failed(self, message: Failed) -> None:
+        from cc.services.ivr import TreeChanged
+
         error = message.error
+        self.save_over = isinstance(error, TreeChanged)  # the next save puts this version over the other
         if isinstance(error, CcError):
             text, hint = error.message, error.hint or ""
         else:
@@ -545,7 +549,7 @@ class IvrEditorApp(App):
         problems = message.problems
         self.problems = [problem_line(p) for p in problems]
         if message.saved_id is not None:
-            self.tree_id = message.saved_id
+            self.tree_id, self.save_over = message.saved_id, False
             if self.draft:
                 self.draft.saved()
             text = self.L("ivr_saved").format(id=message.saved_id)
@@ -827,7 +831,7 @@ class IvrEditorApp(App):
             return
         self._flush_focused()
         self._saving = True
-        self._check(copy.deepcopy(self.draft.data), True)
+        self._check(copy.deepcopy(self.draft.data), True, None if self.save_over else self.tree_id)
 
     def action_export(self) -> None:
         if self.draft is None:

@@ -1,5 +1,5 @@
 """A running FastAGI server uses a tree saved in the editor for the next call, without a restart (the
-runtime checks the tree version per call; a call in progress keeps the tree it started with)."""
+runtime's TreeSource compares the current tree id, one indexed max(id), at the start of every call)."""
 
 from __future__ import annotations
 

@@ -102,3 +102,17 @@ def test_simulate_keys_stops_where_the_caller_waits(service, db_file, clock):
     sim = run(["t", "t", "t"], "d")
     assert sim.path[-2:] == ["operator", "bye"] and sim.result == "queued"
     memory.conn.close()
+
+
+def test_a_save_over_a_newer_version_is_refused_unless_asked(service):
+    from cc.services.ivr import DEFAULT_TREE, TreeChanged
+
+    base = service.current()[0]["id"]
+    draft = Draft(plain_of(service))
+    draft.set_fields("main", {"timeout": 9})
+    newer, _ = service.import_tree(DEFAULT_TREE)
+    with pytest.raises(TreeChanged, match=f"changed since version {base} was opened: version {newer} from"):
+        service.save_plain(draft.data, base_id=base)
+    assert service.current()[0]["id"] == newer
+    saved, _ = service.save_plain(draft.data, base_id=newer)
+    assert saved == newer + 1 and service.current()[1].nodes["main"].timeout == 9

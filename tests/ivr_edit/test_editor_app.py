@@ -11,7 +11,7 @@ from editor_pilot import editor, fill_modal, loaded, screen_text, select, set_fi
 from ivr_edit_helpers import ivr_service_for
 
 from cc.domain import ivr
-from cc.services.ivr import read_tree_file
+from cc.services.ivr import DEFAULT_TREE, read_tree_file
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -39,9 +39,16 @@ def test_edit_fail_check_save_export_reimport(db_file, tmp_path):
             await set_field(pilot, "f-queue", "vip_orders")
             await select(pilot, "main")
             await set_field(pilot, "f-timeout", "8")
+            other, db = ivr_service_for(db_file)  # someone imports a tree meanwhile: version 2
+            other.import_tree(DEFAULT_TREE)
+            db.conn.close()
             await pilot.press("ctrl+s")
-            await until(pilot, lambda: app.tree_id == 2, "the save")
-            assert app.draft.changes == 0 and "saved as version 2" in app.message
+            await until(pilot, lambda: app.screen.id == "error-modal", "the conflict")
+            assert "changed since version 1 was opened: version 2 from" in screen_text(app)
+            await pilot.press("escape")
+            await pilot.press("ctrl+s")  # again: this version goes over it
+            await until(pilot, lambda: app.tree_id == 3, "the save")
+            assert app.draft.changes == 0 and "saved as version 3" in app.message
             await pilot.press("f9")
             await fill_modal(pilot, "export-modal", {"path": str(exported)})
             await until(pilot, lambda: exported.exists() and "exported" in app.message, "the export")
@@ -53,7 +60,7 @@ def test_edit_fail_check_save_export_reimport(db_file, tmp_path):
     try:
         assert read_tree_file(exported).plain == saved
         tree_id, _ = service.import_tree(exported)
-        assert tree_id == 3 and ivr.tree_to_dict(service.current()[1]) == saved
+        assert tree_id == 4 and ivr.tree_to_dict(service.current()[1]) == saved
     finally:
         db.conn.close()
 
@@ -92,8 +99,6 @@ def test_add_reorder_move_remove_undo(db_file):
 
 
 def read_tree_file_default() -> ivr.Tree:
-    from cc.services.ivr import DEFAULT_TREE
-
     return read_tree_file(DEFAULT_TREE).tree
 
 
