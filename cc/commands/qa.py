@@ -77,7 +77,7 @@ def calls_command(
     label = lambda key: _common.label(ctx, key)  # noqa: E731
     columns = [label("call"), label("at"), label("qa_agent"), label("qa_queue"), label("phone"), label("qa_duration"),
                label("qa_survey"), label("qa_score"), label("qa_scored_by")]
-    rows = [[c["call"], c["at"][:16].replace("T", " "), c["agent"], c["queue"], c["caller"], _num(c["duration_s"]),
+    rows = [[c["call"], c["local_at"], c["agent"], c["queue"], c["caller"], _num(c["duration_s"]),
              _num(c["survey"]), _num(c["qa_total"]), c["scored_by"] or ""] for c in calls]
     _common.print_table(columns, rows)
 
@@ -89,7 +89,7 @@ def show_command(ctx: typer.Context, call: str = CALL, json_out: bool = JSON) ->
     if json_out:
         _common.print_json(found)
         return
-    for key in ("call", "at", "agent", "queue", "caller", "duration_s", "survey", "recording", "qa_total"):
+    for key in ("call", "local_at", "agent", "queue", "caller", "duration_s", "survey", "recording", "qa_total"):
         sys.stdout.write(f"{key}: {'' if found[key] is None else found[key]}\n")
     for score in found["scores"]:
         answers = " ".join(f"{k}={v}" for k, v in score["answers"].items())

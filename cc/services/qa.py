@@ -201,14 +201,14 @@ class QaService(ServiceBase):
               limit: int = 200) -> list[dict]:
         """Recorded calls (the newest recording of each), newest first, with survey and QA score."""
         self.require(Action.VIEW_REPORTS)
-        return [_call(r) for r in self.store.calls(since, until, agent=agent, unscored=unscored, limit=limit)]
+        return [_call(r, self._zone) for r in self.store.calls(since, until, agent=agent, unscored=unscored, limit=limit)]
 
     def call(self, call_id: str) -> dict:
         self.require(Action.VIEW_REPORTS)
         row = self.store.call(call_id)
         if row is None:
             raise NotFound(f"no recorded call '{call_id}'", "see 'cc qa calls' for the recorded calls")
-        out = _call(row)
+        out = _call(row, self._zone)
         out["scores"] = [{"id": s["id"], "at": s["at"], "scorer": s["scorer"], "card": s["card"],
                           "card_version": s["card_version"], "total": s["total"], "answers": json.loads(s["answers"]),
                           "comment": s["comment"]} for s in self.store.scores_for_call(call_id)]
@@ -322,11 +322,12 @@ def _card(row: dict) -> qa.Scorecard:
     return qa.card_from_dict(json.loads(row["definition"]))
 
 
-def _call(row: dict) -> dict:
+def _call(row: dict, zone: Any) -> dict:
     duration = None
     if row.get("ended_at"):
         duration = max(0, round((parse_iso(row["ended_at"]) - parse_iso(row["started_at"])).total_seconds()))
-    return {"call": row["call_id"], "at": row["started_at"], "agent": row["agent"], "queue": row["queue"],
+    local = parse_iso(row["started_at"]).astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    return {"call": row["call_id"], "at": row["started_at"], "local_at": local, "agent": row["agent"], "queue": row["queue"],
             "caller": row["caller"], "duration_s": duration,
             "waited_s": None if row.get("waited_ms") is None else round(row["waited_ms"] / 1000),
             "recording": row["file"], "recording_id": row["recording_id"], "survey": row["survey"],

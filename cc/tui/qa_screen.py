@@ -40,19 +40,11 @@ def _service(ctx: Any, player: Any = None) -> Any:
 
 
 def load(ctx: Any, unscored: bool) -> tuple[qa.Scorecard, dict, list[dict]]:
-    """The scorecard and the calls of the last REVIEW_DAYS days (times shown in the site's zone)."""
-    from zoneinfo import ZoneInfo
-
-    from cc.domain.timestamps import parse_iso
-
+    """The scorecard and the calls of the last REVIEW_DAYS days."""
     svc = _service(ctx)
     row, card = svc.card()
     since, until = svc.period(svc.today() - timedelta(days=REVIEW_DAYS - 1), None)
-    zone = ZoneInfo(ctx.services.config.timezone)
-    calls = svc.calls(since, until, unscored=unscored)
-    for call in calls:
-        call["local"] = parse_iso(call["at"]).astimezone(zone).strftime("%m-%d %H:%M")
-    return card, {"name": row["name"], "version": row["version"]}, calls
+    return card, {"name": row["name"], "version": row["version"]}, svc.calls(since, until, unscored=unscored)
 
 
 def score(ctx: Any, call: str, answers: dict[str, str], comment: str) -> dict:
@@ -162,7 +154,7 @@ class QaScreen(Screen, Localized):
         keep = self.call
         table.clear()
         for c in self.calls:
-            table.add_row(c["call"], c["local"], c["agent"], c["caller"], _num(c["duration_s"]), _num(c["survey"]),
+            table.add_row(c["call"], c["local_at"][5:], c["agent"], c["caller"], _num(c["duration_s"]), _num(c["survey"]),
                           _num(c["qa_total"]), key=c["call"])
         ids = [c["call"] for c in self.calls]
         if keep in ids:

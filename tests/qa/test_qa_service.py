@@ -49,7 +49,7 @@ def test_calls_to_review(db_file):
     calls = svc.calls(*ALL)
     assert [c["call"] for c in calls] == ["call-4", "call-3", "call-2", "call-1"]
     first = calls[-1]
-    assert first == {"call": "call-1", "at": "2026-11-20T02:00:00.000+00:00", "agent": "a1", "queue": "orders",
+    assert first == {"call": "call-1", "at": "2026-11-20T02:00:00.000+00:00", "local_at": "2026-11-20 10:00", "agent": "a1", "queue": "orders",
                      "caller": "+8613700137000", "duration_s": 185, "waited_s": 12,
                      "recording": "/var/spool/asterisk/monitor/acd-call-1.wav", "recording_id": 1, "survey": 5,
                      "qa_total": None, "scored_by": None, "scored_at": None}
