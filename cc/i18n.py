@@ -229,6 +229,7 @@ CATALOG["zh_CN"].update({
     "ivr_target": "目标节点（已有的或新建）", "ivr_new_kind": "新节点的类型", "ivr_add_title": "新分支",
     "ivr_removed": "已删除：{what}", "ivr_to_menu": "移到菜单", "ivr_move_title": "移动分支",
     "ivr_when": "条件（空、known 老客户、unknown 新来电、vip）",
+    "ivr_tree": "整体设置", "ivr_tree_help": "start 为呼入的第一个节点；entries 写成 staff=staff_menu（AGI 脚本名=节点）",
     "ivr_undone": "已撤销：{what}", "ivr_export_unsaved": "导出的是已保存的版本：请先按 ctrl+s 保存",
     "ivr_export_title": "导出 YAML", "ivr_file": "文件", "ivr_quit_unsaved": "有未保存的修改：ctrl+s 保存，再按 ctrl+q 放弃并退出",
 })
@@ -257,6 +258,7 @@ CATALOG["en"].update({
     "ivr_target": "target node (existing or new)", "ivr_new_kind": "kind of a new node", "ivr_add_title": "New branch",
     "ivr_removed": "removed: {what}", "ivr_to_menu": "to menu", "ivr_move_title": "Move branch",
     "ivr_when": "condition (empty, known, unknown or vip)",
+    "ivr_tree": "Tree", "ivr_tree_help": "start: the first node of an inbound call; entries: staff=staff_menu (AGI script = node)",
     "ivr_undone": "undone: {what}", "ivr_export_unsaved": "export writes the saved version: save first (ctrl+s)",
     "ivr_export_title": "Export YAML", "ivr_file": "file",
     "ivr_quit_unsaved": "unsaved edits: ctrl+s saves them, ctrl+q again quits without saving",

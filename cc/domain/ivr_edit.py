@@ -20,6 +20,7 @@ from cc.domain import ivr
 BRANCH = "branch:"
 EDGE_FIELDS = ("next", "on_fail")
 MAX_UNDO = 100
+TOP_FIELDS = ("name", "language", "start", "entries", "blacklist_prompt", "goodbye_prompt")
 KEEP = object()  # move(): keep the branch's condition
 
 
@@ -166,6 +167,23 @@ class Draft:
                 node.pop(key, None)
             else:
                 node[key] = value
+        return True
+
+    def set_top(self, values: dict[str, Any]) -> bool:
+        """Set the tree's own settings (name, language, start, entries, blacklist_prompt, goodbye_prompt);
+        None or "" removes one. Returns False when nothing changed."""
+        unknown = [k for k in values if k not in TOP_FIELDS]
+        if unknown:
+            raise EditError(f"'{unknown[0]}' is not a tree setting (they are: {', '.join(TOP_FIELDS)})")
+        changed = {k: v for k, v in values.items() if self.data.get(k) != (None if v in ("", None, {}) else v)}
+        if not changed:
+            return False
+        self._checkpoint(f"tree: {', '.join(changed)}")
+        for key, value in changed.items():
+            if value in ("", None, {}):
+                self.data.pop(key, None)
+            else:
+                self.data[key] = value
         return True
 
     def set_kind(self, nid: str, kind: str) -> bool:

@@ -28,7 +28,7 @@ from textual.widgets import Footer, Input, Label, Select, Static, TabbedContent,
 
 from cc.clock import Clock, SystemClock
 from cc.domain import ivr
-from cc.domain.ivr_edit import Draft, EditError, Row, key_of
+from cc.domain.ivr_edit import TOP_FIELDS, Draft, EditError, Row, key_of
 from cc.errors import CcError
 from cc.i18n import t
 from cc.tui.agent_screens import Localized, localize_bindings
@@ -210,7 +210,7 @@ def field_value(key: str, text: str) -> Any:
         return None
     if key in LIST_FIELDS:
         return [p for p in text.replace(",", " ").split() if p]
-    if key == "status_prompts":
+    if key in ("status_prompts", "entries"):
         pairs = [p.split("=", 1) for p in text.replace(",", " ").split() if p]
         if all(len(p) == 2 for p in pairs):
             return {k.strip(): v.strip() for k, v in pairs}
@@ -310,6 +310,28 @@ class PromptForm(VerticalScroll, Localized):
             field = Input(self.texts.get(pid, ""), id=f"p-{i}", compact=True, classes="prompt-text")
             field.ivr_prompt = pid
             yield field
+
+
+class TreeForm(VerticalScroll, Localized):
+    """The tree's own settings: its name and language, the start node, other entry points (AGI script
+    name = node), the prompts for refused callers and for goodbye."""
+
+    def __init__(self) -> None:
+        super().__init__(id="tree-form")
+        self.data: dict = {}
+
+    def show(self, data: dict) -> None:
+        self.data = {k: data.get(k) for k in TOP_FIELDS}
+        self.call_later(self.recompose)
+
+    def compose(self) -> ComposeResult:
+        yield Static(self.L("ivr_tree_help"), classes="form-hint")
+        for key in TOP_FIELDS:
+            with Horizontal(classes="form-row"):
+                yield Label(key, classes="field-label")
+                field = Input(field_text(key, self.data.get(key)), id=f"t-{key}", compact=True, classes="field")
+                field.ivr_top = key
+                yield field
 
 
 class SimPad(Static, can_focus=True):
@@ -444,6 +466,8 @@ class IvrEditorApp(App):
                     yield NodeForm()
                 with TabPane(self.L("ivr_prompts"), id="tab-prompts"):
                     yield PromptForm()
+                with TabPane(self.L("ivr_tree"), id="tab-tree"):
+                    yield TreeForm()
                 with TabPane(self.L("ivr_simulate"), id="tab-sim"):
                     with Horizontal(classes="form-row"):
                         yield Label(self.L("ivr_caller"), classes="field-label")
@@ -654,6 +678,7 @@ class IvrEditorApp(App):
             self.call_after_refresh(tree.move_cursor, target)  # its line is known once the tree is laid out
         if forms or target is None:
             self._show_node()
+            self.query_one(TreeForm).show(self.draft.data)
         self._status()
 
     def _show_node(self) -> None:
@@ -713,6 +738,12 @@ class IvrEditorApp(App):
             return
         nid = getattr(widget, "ivr_node", None)
         pid = getattr(widget, "ivr_prompt", None)
+        top = getattr(widget, "ivr_top", None)
+        if top is not None:
+            value = field_value(top, widget.value)
+            if self.draft.data.get(top) != value:
+                self._edit(lambda: self.draft.set_top({top: value}), forms=False)
+            return
         if nid is not None and widget.id.startswith("f-") and nid in self.draft.nodes:
             key = widget.id[2:]
             value = field_value(key, widget.value)

@@ -127,3 +127,17 @@ def test_move_sets_the_condition_and_unreachable_nodes_can_be_deleted(draft):
     assert [r.node for r in draft.outline() if r.label == "unreachable"] == ["main"]
     draft.delete_node("main")
     assert "main" not in draft.nodes and "unreachable" in {r.label for r in draft.outline()}
+
+
+def test_tree_settings(draft):
+    assert draft.set_top({"start": "main", "entries": {"staff": "staff_menu", "night": "bye"}})
+    assert [(r.label, r.node) for r in draft.outline() if r.depth == 0] == [
+        ("inbound", "main"), ("staff", "staff_menu"), ("night", "bye"), ("unreachable", "welcome")]
+    assert not draft.set_top({"start": "main"})
+    draft.set_top({"goodbye_prompt": None})
+    assert "goodbye_prompt" not in draft.data
+    with pytest.raises(EditError, match="not a tree setting"):
+        draft.set_top({"nodes": {}})
+    draft.undo()
+    draft.undo()
+    assert draft.data == Draft(read_tree_file(DEFAULT_TREE).plain).data

@@ -195,3 +195,21 @@ def test_check_names_unreachable_nodes_which_can_be_deleted_and_quit_asks_first(
             await until(pilot, lambda: app.message.startswith("the tree passes the check"), "a clean check")
 
     asyncio.run(run())
+
+
+def test_tree_tab_sets_the_start_and_entries(db_file):
+    async def run() -> None:
+        app = editor(db_file)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await loaded(pilot)
+            app.query_one("#tabs").active = "tab-tree"
+            await set_field(pilot, "t-entries", "staff=staff_menu, night=bye")
+            await set_field(pilot, "t-start", "main")
+            assert app.draft.data["start"] == "main" and app.draft.data["entries"]["night"] == "bye"
+            roots = [item.data for item in app.query_one("#outline").root.children]
+            assert [(r.label, r.node) for r in roots] == [("inbound", "main"), ("staff", "staff_menu"),
+                                                          ("night", "bye"), ("unreachable", "welcome")]
+            await pilot.press("f8")
+            await until(pilot, lambda: app.sim is not None and app.sim.path == ["main"], "the walk from main")
+
+    asyncio.run(run())
