@@ -197,7 +197,7 @@ def test_check_names_unreachable_nodes_which_can_be_deleted_and_quit_asks_first(
     asyncio.run(run())
 
 
-def test_tree_tab_sets_the_start_and_entries(db_file):
+def test_tree_tab_sets_the_start_and_entries_and_a_node_changes_kind(db_file):
     async def run() -> None:
         app = editor(db_file)
         async with app.run_test(size=(80, 24)) as pilot:
@@ -211,5 +211,11 @@ def test_tree_tab_sets_the_start_and_entries(db_file):
                                                           ("night", "bye"), ("unreachable", "welcome")]
             await pilot.press("f8")
             await until(pilot, lambda: app.sim is not None and app.sim.path == ["main"], "the walk from main")
+            app.query_one("#tabs").active = "tab-node"
+            await select(pilot, "station")
+            app.query_one("#f-kind").value = "hangup"  # the kind: fields it does not take go
+            await until(pilot, lambda: app.draft.nodes["station"] == {"kind": "hangup", "prompts": ["transfer_station"]},
+                        "the new kind")
+            await until(pilot, lambda: not app.query("#f-number") and bool(app.query("#f-prompts")), "the hangup form")
 
     asyncio.run(run())
