@@ -139,7 +139,6 @@ CATALOG["zh_CN"].update({
     "sv_confirm_logout": "强制签退 {agent}？", "sv_confirm_voicemail": "把来电 {caller} 转到语音留言？",
     "sv_signed_out": "已签退", "sv_expert_on": "已加入专家席", "sv_expert_off": "已离开专家席",
     "sv_priority_raised": "已提前", "sv_move_to": "转到队列", "sv_to_voicemail": "已转语音留言",
-    "sv_qa_missing": "质检功能尚未安装", "sv_hint_qa_missing": "用命令行 cc qa 评分",
 })
 CATALOG["en"].update({
     "supervisor_title": "Supervisor", "confirm_yes": "Yes", "confirm_no": "No",
@@ -176,7 +175,6 @@ CATALOG["en"].update({
     "sv_confirm_logout": "Sign {agent} out?", "sv_confirm_voicemail": "Send caller {caller} to voicemail?",
     "sv_signed_out": "signed out", "sv_expert_on": "now in the expert seat", "sv_expert_off": "left the expert seat",
     "sv_priority_raised": "priority raised", "sv_move_to": "Move to queue", "sv_to_voicemail": "sent to voicemail",
-    "sv_qa_missing": "QA scoring is not installed", "sv_hint_qa_missing": "score calls with 'cc qa' on the command line",
 })
 
 

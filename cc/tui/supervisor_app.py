@@ -25,7 +25,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
+from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from cc.clock import Clock
 from cc.domain.wallboard import AgentBoard, Wallboard, WaitingCaller
@@ -36,6 +36,7 @@ from cc.tui.agent_screens import ChoiceModal, ErrorModal, Localized, localize_bi
 from cc.tui.backend import Backend, NotSignedIn
 from cc.tui.supervisor_charts import columns, hbars
 from cc.tui.supervisor_screens import ConfirmModal, SupervisorHelp, SupervisorSignIn
+from cc.tui.supervisor_table import LiveTable
 
 CSS_PATHS = [Path(__file__).with_name("agent.tcss"), Path(__file__).with_name("supervisor.tcss")]
 SupervisorFactory = Callable[[str | None], Any]  # user (None: before sign-in) -> SupervisorService
@@ -52,6 +53,7 @@ class Polled(Message):
     def __init__(self, board: Wallboard, started: float) -> None:
         super().__init__()
         self.board, self.started = board, started
+        self.fetched = time.monotonic()  # the snapshot is back from the database thread
 
 
 class Done(Message):
@@ -77,25 +79,16 @@ def pct(value: float | None) -> str:
     return "-" if value is None else f"{value:.0%}"
 
 
-def _sync_table(table: DataTable, rows: list[tuple[str, tuple]]) -> None:
-    """Bring ``table`` to ``rows`` ((key, cells) in order) with the fewest changes: cells updated in
-    place when the rows are the same; rebuilt in one go otherwise, keeping the cursor on the same key."""
-    keys = [key for key, _ in rows]
-    current = [rk.value for rk in table.rows]
-    if current == keys:
-        column_keys = list(table.columns)
-        for key, cells in rows:
-            old = table.get_row(key)
-            for column, new, was in zip(column_keys, cells, old):
-                if new != was:
-                    table.update_cell(key, column, new)
+def _set(widget: Static, content: str | Text) -> None:
+    """Update a Static only when its content changed, and ask for a layout only when its number of lines
+    changed (a layout repaints the whole screen: the costliest part of a frame)."""
+    text = content.plain if isinstance(content, Text) else content
+    before = getattr(widget, "_sv_text", None)
+    if text == before:
         return
-    selected = current[table.cursor_row] if current and 0 <= table.cursor_row < len(current) else None
-    table.clear()
-    for key, cells in rows:
-        table.add_row(*cells, key=key)
-    if selected in keys:
-        table.move_cursor(row=keys.index(selected), animate=False)
+    lines_before = None if before is None else before.count("\n")
+    widget.update(content, layout=lines_before != text.count("\n"))
+    widget._sv_text = text  # type: ignore[attr-defined]
 
 
 class WallboardScreen(Screen, Localized):
@@ -129,12 +122,16 @@ class WallboardScreen(Screen, Localized):
         L = self.L  # noqa: N806
         yield Static("", id="sv-status")
         yield Static(L("sv_no_alerts"), id="sv-alerts")
-        yield DataTable(id="sv-queues", cursor_type="none", zebra_stripes=True)
+        yield LiveTable([L("sv_queue"), L("sv_waiting"), L("sv_longest"), L("sv_sl"), L("sv_asa"), L("sv_aht"),
+                         L("sv_offered"), L("sv_answered"), L("sv_abandoned"), L("sv_ready_serving")],
+                        id="sv-queues", cursor=False)
         with TabbedContent(id="sv-tabs", initial="tab-agents"):
             with TabPane(L("sv_agents"), id="tab-agents"):
-                yield DataTable(id="sv-agents", cursor_type="row", zebra_stripes=True)
+                yield LiveTable([L("sv_agent"), L("status"), L("sv_in_state"), L("sv_call"), L("sv_queue"),
+                                 L("sv_calls_today"), L("sv_orders_today"), L("sv_heartbeat")], id="sv-agents")
             with TabPane(L("sv_callers"), id="tab-callers"):
-                yield DataTable(id="sv-callers", cursor_type="row", zebra_stripes=True)
+                yield LiveTable([L("sv_queue"), L("phone"), L("customer"), L("priority"), L("sv_position"),
+                                 L("waited"), L("status")], id="sv-callers")
             with TabPane(L("sv_charts"), id="tab-charts"):
                 yield VerticalScroll(Static("", id="sv-charts"))
             with TabPane(L("sv_health"), id="tab-health"):
@@ -143,15 +140,6 @@ class WallboardScreen(Screen, Localized):
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
-        L = self.L  # noqa: N806
-        self.query_one("#sv-queues", DataTable).add_columns(
-            L("sv_queue"), L("sv_waiting"), L("sv_longest"), L("sv_sl"), L("sv_asa"), L("sv_aht"),
-            L("sv_offered"), L("sv_answered"), L("sv_abandoned"), L("sv_ready_serving"))
-        self.query_one("#sv-agents", DataTable).add_columns(
-            L("sv_agent"), L("status"), L("sv_in_state"), L("sv_call"), L("sv_queue"), L("sv_calls_today"),
-            L("sv_orders_today"), L("sv_heartbeat"))
-        self.query_one("#sv-callers", DataTable).add_columns(
-            L("sv_queue"), L("phone"), L("customer"), L("priority"), L("sv_position"), L("waited"), L("status"))
         self.ready = True
         self.app.wallboard_ready()
 
@@ -184,6 +172,8 @@ class SupervisorApp(App):
         self.poll_starts: deque[float] = deque(maxlen=stats_keep)  # monotonic, when each poll began (tests)
         self.frame_ms: deque[float] = deque(maxlen=stats_keep)  # poll start -> the screen painted with it
         self.draw_ms: deque[float] = deque(maxlen=stats_keep)  # time the handler spent updating widgets
+        # per frame (ms): snapshot fetched, waiting for the UI thread, widgets updated, screen painted
+        self.frame_parts: deque[tuple[float, float, float, float]] = deque(maxlen=stats_keep)
         self.activity: list[str] = []
         self._labels: dict[str, str] = {}  # queue name -> label, from the last snapshot
 
@@ -285,12 +275,16 @@ class SupervisorApp(App):
         began = time.monotonic()
         if self._main() is not None:
             self._draw()
-        self.draw_ms.append((time.monotonic() - began) * 1000)
-        started = message.started
-        self.call_after_refresh(lambda: self._painted(started))
+        drawn = time.monotonic()
+        self.draw_ms.append((drawn - began) * 1000)
+        started, fetched = message.started, message.fetched
+        self.call_after_refresh(lambda: self._painted(started, fetched, began, drawn))
 
-    def _painted(self, started: float) -> None:
-        self.frame_ms.append((time.monotonic() - started) * 1000)
+    def _painted(self, started: float, fetched: float, began: float, drawn: float) -> None:
+        now = time.monotonic()
+        self.frame_ms.append((now - started) * 1000)
+        self.frame_parts.append(((fetched - started) * 1000, (began - fetched) * 1000, (drawn - began) * 1000,
+                                 (now - drawn) * 1000))
         self.polls += 1
         self._rearm()
 
@@ -309,10 +303,12 @@ class SupervisorApp(App):
         self._draw_status(main, board)
         self._draw_alerts(main, board)
         self._draw_queues(main, board)
-        self._draw_agents(main, board)
-        self._draw_callers(main, board)
-        tabs = main.query_one("#sv-tabs", TabbedContent).active
-        if tabs == "tab-charts":
+        tabs = main.query_one("#sv-tabs", TabbedContent).active  # hidden tabs are drawn when shown
+        if tabs == "tab-agents":
+            self._draw_agents(main, board)
+        elif tabs == "tab-callers":
+            self._draw_callers(main, board)
+        elif tabs == "tab-charts":
             self._draw_charts(main, board)
         elif tabs == "tab-health":
             self._draw_health(main, board)
@@ -336,7 +332,7 @@ class SupervisorApp(App):
                  f"AGI {agi}", f"{L('sv_modems')} {up}/{len(modems)}", f"{L('sv_dairy_short')} {board.dairy.backlog}"]
         if main.size.width >= 100:
             parts[:0] = [L("supervisor_title"), user]
-        main.query_one("#sv-status", Static).update(" · ".join(parts))
+        _set(main.query_one("#sv-status", Static), " · ".join(parts))
 
     def alert_text(self, alert: Any) -> str:
         """One line per alert in the dashboard's language, built from the alert's kind and values."""
@@ -359,13 +355,13 @@ class SupervisorApp(App):
         widget.set_class(critical, "critical")
         widget.set_class(bool(alerts) and not critical, "warning")
         if not alerts:
-            widget.update(self.L("sv_no_alerts"))
+            _set(widget, self.L("sv_no_alerts"))
             return
         shown = alerts[:3]
         lines = [("‼ " if a.severity == "critical" else "! ") + self.alert_text(a) for a in shown]
         if len(alerts) > len(shown):
             lines[-1] += f"  (+{len(alerts) - len(shown)})"
-        widget.update(Text("\n".join(lines)))
+        _set(widget, "\n".join(lines))
 
     def _draw_queues(self, main: WallboardScreen, board: Wallboard) -> None:
         rows = []
@@ -382,7 +378,7 @@ class SupervisorApp(App):
             rows.append((q.name if q else "*", (name, str(waiting), dur(longest), sl, dur(f.asa_seconds),
                                                 dur(f.aht_seconds), str(f.offered), str(f.answered),
                                                 str(f.abandoned), ready)))
-        _sync_table(main.query_one("#sv-queues", DataTable), rows)
+        main.query_one("#sv-queues", LiveTable).set_rows(rows)
 
     def _agent_cells(self, a: AgentBoard) -> tuple:
         L = self.L  # noqa: N806
@@ -390,7 +386,7 @@ class SupervisorApp(App):
         if a.group == self.expert_group:
             state += " ★"
         call = " ".join(x for x in (a.customer or "", a.caller or "") if x) or "-"
-        heartbeat = Text(dur(a.heartbeat_age_seconds))
+        heartbeat: str | Text = dur(a.heartbeat_age_seconds)
         if a.stale:
             heartbeat = Text(f"⚠ {dur(a.heartbeat_age_seconds)}", style="bold red")
         queue = self._labels.get(a.queue or "", a.queue or "-")
@@ -398,7 +394,7 @@ class SupervisorApp(App):
                 str(a.orders_today), heartbeat)
 
     def _draw_agents(self, main: WallboardScreen, board: Wallboard) -> None:
-        _sync_table(main.query_one("#sv-agents", DataTable), [(a.user, self._agent_cells(a)) for a in board.agents])
+        main.query_one("#sv-agents", LiveTable).set_rows([(a.user, self._agent_cells(a)) for a in board.agents])
 
     def _caller_cells(self, c: WaitingCaller, label: str) -> tuple:
         L = self.L  # noqa: N806
@@ -409,7 +405,7 @@ class SupervisorApp(App):
 
     def _draw_callers(self, main: WallboardScreen, board: Wallboard) -> None:
         rows = [(str(c.waiting_id), self._caller_cells(c, q.label or q.name)) for q in board.queues for c in q.callers]
-        _sync_table(main.query_one("#sv-callers", DataTable), rows)
+        main.query_one("#sv-callers", LiveTable).set_rows(rows)
 
     def _draw_charts(self, main: WallboardScreen, board: Wallboard) -> None:
         L, c = self.L, board.charts  # noqa: N806
@@ -427,7 +423,7 @@ class SupervisorApp(App):
         f = c.funnel
         out.append_text(hbars([(L("sv_entered"), f.entered), (L("confirmed"), f.confirmed), (L("charged"), f.charged),
                                (L("sent_to_dairy"), f.sent_to_dairy)], width=width, style="green"))
-        main.query_one("#sv-charts", Static).update(out)
+        _set(main.query_one("#sv-charts", Static), out)
 
     def _draw_health(self, main: WallboardScreen, board: Wallboard) -> None:
         L = self.L  # noqa: N806
@@ -458,7 +454,7 @@ class SupervisorApp(App):
         else:
             out.append(f"{a.name or 'agi'}: {L('sv_up') if a.up else L('sv_down')} · {L('sv_heartbeat')} "
                        f"{dur(a.heartbeat_age_seconds)}", style="" if a.up else "bold red")
-        main.query_one("#sv-health", Static).update(out)
+        _set(main.query_one("#sv-health", Static), out)
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         main, board = self._main(), self.board
@@ -502,11 +498,7 @@ class SupervisorApp(App):
         main = self._main()
         if main is None:
             return None
-        table = main.query_one(table_id, DataTable)
-        if not table.row_count:
-            return None
-        key = list(table.rows)[table.cursor_row].value if 0 <= table.cursor_row < table.row_count else None
-        return items.get(key)
+        return items.get(main.query_one(table_id, LiveTable).cursor_key)
 
     def _need_agent(self) -> AgentBoard | None:
         agent = self.selected_agent()
@@ -597,12 +589,10 @@ class SupervisorApp(App):
                       lambda: self._act(lambda s: s.voicemail(wid), f"{number}: {self.L('sv_to_voicemail')}"))
 
     def action_qa(self) -> None:
-        try:
-            from cc.tui import qa_screen
-        except ImportError:
-            self.push_screen(ErrorModal(self.L("sv_qa_missing"), self.L("sv_hint_qa_missing")))
-            return
-        self.push_screen(qa_screen.make_qa_screen(self))
+        """QA scoring (cc/tui/qa_screen.py) over the dashboard, on the same backend thread."""
+        from cc.tui.qa_screen import make_qa_screen
+
+        self.push_screen(make_qa_screen(self))
 
     def action_tab(self, tab: str) -> None:
         main = self._main()
@@ -623,7 +613,7 @@ def supervisor_factory(config: Any, clock: Clock | None = None, *, dial: str | N
     """Builds the supervisor's services for a user (None: before sign-in) on the calling thread's
     connection (one per thread). ``control``: True = call control over AMI from the config, False/None =
     none (spy refused), or a callable ``services -> context manager`` (tests' fakes). ``wallboard``:
-    ``(services, acd) -> object with snapshot()`` to replace the real ``WallboardService`` (tests)."""
+    ``(services, acd) -> object with snapshot()`` instead of the real ``services.wallboard`` (tests)."""
     import threading
 
     local = threading.local()
@@ -639,27 +629,18 @@ def supervisor_factory(config: Any, clock: Clock | None = None, *, dial: str | N
             db = local.db = open_db(config.db)
         services = build_services(config, db=db, clock=clock, acting_user=user)
         acd = acd_service(config, db, services.clock, acting_user=user)
-        board = wallboard(services, acd) if wallboard is not None else _wallboard(services, acd)
-        opener = None
-        if control is True or callable(control):
-            def opener():  # noqa: ANN202
-                if callable(control):
-                    return control(services)
-                from cc.telephony.control_wiring import call_control
+        board = wallboard(services, acd) if wallboard is not None else services.wallboard
+        def opener():  # noqa: ANN202
+            if callable(control):
+                return control(services)
+            from cc.telephony.control_wiring import call_control
 
-                return call_control(services)
-        return SupervisorService(services, acd, board, control=opener, dial=dial)
+            return call_control(services)
+
+        usable = control is True or callable(control)
+        return SupervisorService(services, acd, board, control=opener if usable else None, dial=dial)
 
     return make
-
-
-def _wallboard(services: Any, acd: Any) -> Any:
-    """The real wallboard (cc/services/wallboard.py) on the services' connection, as the supervisor."""
-    from cc.services.wallboard import WallboardService
-    from cc.store.wallboard import WallboardStore
-
-    return WallboardService(services.store, services.clock, services.config, services.acting_user,
-                            wallboard=WallboardStore(services.db))
 
 
 def make_supervisor_app(config: Any, *, user: str | None = None, password: str | None = None,

@@ -81,7 +81,7 @@ async def _select_agent(pilot, user):
     app = pilot.app
     await pilot.press("1")
     table = app.screen.query_one("#sv-agents")
-    table.move_cursor(row=[k.value for k in table.rows].index(user))
+    table.move_cursor(row=table.keys.index(user))
     table.focus()
     await pilot.pause()
 
@@ -90,7 +90,7 @@ async def _select_caller(pilot, waiting_id):
     app = pilot.app
     await pilot.press("2")
     table = app.screen.query_one("#sv-callers")
-    table.move_cursor(row=[k.value for k in table.rows].index(str(waiting_id)))
+    table.move_cursor(row=table.keys.index(str(waiting_id)))
     table.focus()
     await pilot.pause()
 
@@ -289,3 +289,20 @@ def test_sign_out_returns_to_the_sign_in_screen(db_file, clock):
 
     asyncio.run(scenario())
 
+
+
+def test_q_opens_qa_scoring_over_the_dashboard(db_file, clock):
+    async def scenario():
+        from cc.tui.qa_screen import QaScreen
+
+        app, board = _app(db_file, clock)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _signed_in(pilot)
+            await pilot.press("q")
+            await until(pilot, lambda: isinstance(app.screen, QaScreen))
+            await pilot.press("escape")
+            await until(pilot, lambda: isinstance(app.screen, WallboardScreen))
+            polls = app.polls
+            await until(pilot, lambda: app.polls > polls)  # still live
+
+    asyncio.run(scenario())
