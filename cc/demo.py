@@ -277,10 +277,19 @@ def _all_ledger(services) -> list[dict]:  # noqa: ANN001
     return entries
 
 
-def start_center(config: Config, *, seed: int = 116114, calls_per_minute: float = 2.0, speed: float | None = 1.0):  # noqa: ANN201
-    """The live simulated center on the demo database (cc/sim/center.py), started and ready for callers."""
+def start_center(config: Config, *, seed: int = 116114, calls_per_minute: float = 2.0, speed: float | None = 1.0,
+                 warm_up_minutes: float = 0.0):  # noqa: ANN201
+    """The live simulated center on the demo database (cc/sim/center.py), started and ready for callers.
+    ``warm_up_minutes``: first play that many minutes just before now (headless, in a second or two), so the
+    dashboard opens on a center that has been busy for a while (today's figures, the last hour's chart)."""
+    from datetime import datetime, timezone
+
     from cc.sim.center import SimCenter
 
+    if warm_up_minutes > 0:
+        # Ends a few minutes before now: the calls still in progress then play to their end before the live run.
+        start = datetime.now(timezone.utc) - timedelta(minutes=warm_up_minutes + WARM_UP_MARGIN_MINUTES)
+        SimCenter(config, seed=seed + 1, calls_per_minute=calls_per_minute, start=start).run(warm_up_minutes)
     sim = SimCenter(config, seed=seed, calls_per_minute=calls_per_minute, speed=speed).start()
     try:
         sim.wait_started()
@@ -288,6 +297,9 @@ def start_center(config: Config, *, seed: int = 116114, calls_per_minute: float 
         sim.stop()
         raise
     return sim
+
+
+WARM_UP_MARGIN_MINUTES = 6
 
 
 def live_dashboard(config: Config, sim, *, locale: str | None = None, poll_seconds: float = 1.0):  # noqa: ANN001, ANN201

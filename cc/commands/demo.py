@@ -19,6 +19,7 @@ def demo(
     speed: float = typer.Option(1.0, "--speed", help="Live dashboard: simulated seconds per real second (1 = real time)."),
     seed: int = typer.Option(116114, "--seed", help="Random seed: the same seed plays the same demo."),
     lang: str = typer.Option(None, "--lang", help="Dashboard language: zh_CN or en."),
+    warm_up: float = typer.Option(30.0, "--warm-up", help="Live dashboard: first play this many minutes before now, so it opens on a busy center."),
 ) -> None:
     """Build a demo call center (cc-demo.db unless --db), run orders through the whole pipeline, then open the
     supervisor dashboard on a live simulated center (callers, agents, customers' SMS replies); quit it with
@@ -35,6 +36,8 @@ def demo(
         raise UsageError(f"--rate {rate:g} is out of range", "give more than 0 and at most 600 callers a minute")
     if speed <= 0 or speed > 1000:
         raise UsageError(f"--speed {speed:g} is out of range", "give more than 0 and at most 1000 (1 = real time)")
+    if warm_up < 0 or warm_up > 8 * 60:
+        raise UsageError(f"--warm-up {warm_up:g} is out of range", "give 0 to 480 minutes")
     if lang not in (None, "zh_CN", "en"):
         raise UsageError(f"unknown language {lang!r}", "use --lang zh_CN or --lang en")
     explicit = state(ctx).db_path
@@ -66,14 +69,15 @@ def demo(
     if not os.environ.get("TEXTUAL_DRIVER") and not (sys.stdin.isatty() and sys.stdout.isatty()):
         console.print("(not a terminal: the live dashboard needs one; 'cc demo --headless --minutes 10' simulates without it)")
         return
-    _live(console, demo_config(path), rate=rate, speed=speed, seed=seed, lang=lang)
+    _live(console, demo_config(path), rate=rate, speed=speed, seed=seed, lang=lang, warm_up=warm_up)
 
 
-def _live(console, config, *, rate: float, speed: float, seed: int, lang: str | None) -> None:  # noqa: ANN001
+def _live(console, config, *, rate: float, speed: float, seed: int, lang: str | None, warm_up: float) -> None:  # noqa: ANN001
     from cc.demo import live_dashboard, start_center
 
-    console.print("启动模拟呼叫中心 / starting the simulated call center ...")
-    sim = start_center(config, seed=seed, calls_per_minute=rate, speed=speed)
+    console.print(f"启动模拟呼叫中心（先模拟此前 {warm_up:g} 分钟）/ starting the simulated call center "
+                  f"(first playing the {warm_up:g} minutes before now) ...")
+    sim = start_center(config, seed=seed, calls_per_minute=rate, speed=speed, warm_up_minutes=warm_up)
     try:
         live_dashboard(config, sim, locale=lang).run()
     finally:

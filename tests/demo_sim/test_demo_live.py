@@ -1,5 +1,6 @@
-"""`cc demo` (interactive): the supervisor dashboard opens on the live simulated center, signed in as the
-demo supervisor, shows the center moving, and quitting it stops the simulation cleanly."""
+"""`cc demo` (interactive): the supervisor dashboard opens on the live simulated center (after a warm-up of
+the minutes before now), signed in as the demo supervisor, shows the center moving, and quitting it stops the
+simulation cleanly."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import time
 from pathlib import Path
 
 from cc.demo import AGENTS, live_dashboard, seed_center, start_center
+from cc.domain.timestamps import iso
+from cc.store.db import open_db
 
 
 async def _until(pilot, predicate, timeout: float = 20.0) -> None:  # noqa: ANN001
@@ -22,7 +25,7 @@ def test_cc_demo_opens_the_dashboard_on_the_live_center_and_quits_cleanly(tmp_pa
     from cc.tui.supervisor_app import WallboardScreen
 
     config = seed_center(tmp_path / "demo.db", seed=5)
-    sim = start_center(config, seed=4, calls_per_minute=8.0, speed=60.0)
+    sim = start_center(config, seed=4, calls_per_minute=8.0, speed=60.0, warm_up_minutes=3)
     try:
         app = live_dashboard(config, sim, locale="en", poll_seconds=0.1)
 
@@ -45,3 +48,9 @@ def test_cc_demo_opens_the_dashboard_on_the_live_center_and_quits_cleanly(tmp_pa
     assert summary.calls >= 3
     assert sim.threads_alive() == []
     assert [t.name for t in threading.enumerate() if t.name.startswith("cc-sim")] == []
+    db = open_db(config.db)
+    try:  # the warm-up played the minutes before the live run: its calls are there, all ended
+        earlier = list(db.query("SELECT id, ended_at FROM calls WHERE started_at < ?", [iso(sim.clock.start)]))
+    finally:
+        db.conn.close()
+    assert len(earlier) >= 5 and all(row["ended_at"] for row in earlier)
