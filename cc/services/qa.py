@@ -134,7 +134,8 @@ class QaService(ServiceBase):
     def _supervisor(self, what: str) -> Actor:
         actor = self.actor()
         if actor.role not in SCORING_ROLES:
-            raise PermissionDenied(f"{actor.name} is {actor.role.value} and may not {what}", "ask a supervisor")
+            article = "an" if actor.role.value[0] in "aeiou" else "a"
+            raise PermissionDenied(f"{actor.name} is {article} {actor.role.value} and may not {what}", "ask a supervisor")
         return actor
 
     # -- scorecards ----------------------------------------------------------------------------------------

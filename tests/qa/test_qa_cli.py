@@ -78,7 +78,7 @@ def test_import_versions(tmp_path):
     (("qa", "score", "call-1", "--set", "greeting"), 2, "Error: --set 'greeting' is not CRITERION=VALUE"),
     (("qa", "score", "nope", *sets(ANSWERS)), 1, "Error: no recorded call 'nope'"),
     (("qa", "score", "call-1", "--card", "gold", *sets(ANSWERS)), 1, "Error: no scorecard 'gold'"),
-    (("--user", "a1", "qa", "score", "call-1", *sets(ANSWERS)), 1, "Error: a1 is agent and may not score calls"),
+    (("--user", "a1", "qa", "score", "call-1", *sets(ANSWERS)), 1, "Error: a1 is an agent and may not score calls"),
     (("qa", "show", "nope"), 1, "Error: no recorded call 'nope'"),
     (("qa", "scores", "--by", "year"), 2, "Error: --by 'year' is not one of day, week, month"),
     (("qa", "calls", "--from", "yesterday"), 2, "Error: --from 'yesterday' is not a date"),

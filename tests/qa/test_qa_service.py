@@ -107,7 +107,7 @@ def test_bad_scores_are_refused(db_file, answers, card, error, message):
 
 
 def test_only_supervisors_score_and_unknown_calls_are_named(db_file):
-    with pytest.raises(PermissionDenied, match="a1 is agent and may not score calls"):
+    with pytest.raises(PermissionDenied, match="a1 is an agent and may not score calls"):
         qa_for(db_file, user="a1").score("call-1", ANSWERS)
     with pytest.raises(PermissionDenied):
         qa_for(db_file, user="a1").calls(*ALL)
