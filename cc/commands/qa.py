@@ -105,6 +105,7 @@ def play_command(
     to: str = typer.Option(None, "--to", help="Ring this phone number instead (e.g. 13800138000)."),
     user: str = typer.Option(None, "--user", help="Ring this supervisor's phone (default: the acting user's, cc --user)."),
     dial: str = typer.Option(None, "--dial", help="Ring this phone as is (a dial string, e.g. PJSIP/2001)."),
+    wait: float = typer.Option(0, "--wait", min=0, help="Follow the call up to SECONDS; exit 1 unless it was played to the end."),
     json_out: bool = JSON,
 ) -> None:
     """Ring a supervisor's phone through Asterisk (AMI) and play the call's recording when they answer."""
@@ -112,10 +113,16 @@ def play_command(
     from cc.telephony.control_wiring import call_control
 
     services = _common.services(ctx)
-    with call_control(services) as control:
-        result = _svc(ctx, ControlPlayer(control)).play(call, to=to, user=user, dial=dial)
+    with call_control(services, events=bool(wait)) as control:
+        player = ControlPlayer(control, follow=bool(wait))
+        try:
+            result = _svc(ctx, player).play(call, to=to, user=user, dial=dial, wait=wait or None)
+        finally:
+            player.close()
     if json_out:
         _common.print_json(result)
+    elif result.get("played"):
+        sys.stdout.write(f"played {result['recording']} to {result['to']} ({result['dial']})\n")
     else:
         sys.stdout.write(f"ringing {result['to']} ({result['dial']}) to play {result['recording']}\n")
 

@@ -11,7 +11,9 @@ Free of frameworks: the database comes in as ``cc.store.qa.QaStore``, Asterisk a
 from __future__ import annotations
 
 import json
+import queue
 import secrets
+import time as time_module
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -21,9 +23,9 @@ from typing import Any, Protocol
 from cc.domain import qa
 from cc.domain.timestamps import iso, local_date, parse_iso
 from cc.domain.users import Action, Role
-from cc.errors import CcError, NotFound, PermissionDenied, Unreachable, UsageError
+from cc.errors import CcError, NotFound, PermissionDenied, Refused, Unreachable, UsageError
 from cc.services.base import Actor, ServiceBase
-from cc.services.call_control import _UNSAFE, EXT_RELAY  # _UNSAFE: what would break out of a dial string
+from cc.services.call_control import _UNSAFE, EXT_RELAY, RELAY_EVENT  # _UNSAFE: breaks out of a dial string
 
 DEFAULT_CARD = Path(__file__).resolve().parent.parent / "data" / "qa" / "default.yaml"
 SCORING_ROLES = (Role.SUPERVISOR, Role.ADMIN)
@@ -103,13 +105,47 @@ class PlayPort(Protocol):
         """Ring ``dial``; when answered play ``file``. Returns the new channel's id."""
         ...
 
+    def outcome(self, tag: str, channel: str, timeout: float) -> tuple[bool, str]:
+        """Wait (at most ``timeout`` s) until the play ``tag`` on ``channel`` was played to the end
+        (True, "") or failed (False, why)."""
+        ...
+
 
 class ControlPlayer:
     """``PlayPort`` over the call-control service: Originate into the control context's ``relay``
-    extension (what ``cc asterisk config`` writes), exactly as voice relays are delivered."""
+    extension (what ``cc asterisk config`` writes), exactly as voice relays are delivered. ``follow``
+    (an AMI client logged in with events): listen from the start so ``outcome`` can tell how it went."""
 
-    def __init__(self, control: Any) -> None:
+    def __init__(self, control: Any, *, follow: bool = False) -> None:
         self.control = control  # cc.services.call_control.CallControlService
+        self.events: queue.Queue[dict] | None = queue.Queue() if follow else None
+        self._unsubscribe = control.ami.subscribe(self.events.put) if self.events is not None else None
+
+    def close(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+
+    def outcome(self, tag: str, channel: str, timeout: float) -> tuple[bool, str]:
+        if self.events is None:
+            raise UsageError("this player does not follow the call", "build it with ControlPlayer(control, follow=True)")
+        deadline = time_module.monotonic() + timeout
+        answered = False
+        while True:
+            try:
+                event = self.events.get(timeout=max(0.0, deadline - time_module.monotonic()))
+            except queue.Empty:
+                return False, "no outcome in time"
+            name = event.get("Event")
+            if name == "UserEvent" and event.get("UserEvent") == RELAY_EVENT and event.get("RelayId") == tag:
+                played = event.get("Status") == "SUCCESS"
+                return played, "" if played else f"playback {event.get('Status')} (is the recording file there?)"
+            if name == "OriginateResponse" and event.get("Uniqueid") == channel:
+                if event.get("Response") != "Success":
+                    return False, f"not answered ({event.get('Reason', '')})"
+                answered = True
+            elif name == "Hangup" and event.get("Uniqueid") == channel and answered:
+                return False, "hung up before the recording ended"
 
     def outside(self, number: str) -> str:
         return self.control.outside(number)
@@ -266,9 +302,11 @@ class QaService(ServiceBase):
         return iso(datetime.combine(day, time(0), tzinfo=self._zone))
 
     # -- listening -----------------------------------------------------------------------------------------------
-    def play(self, call_id: str, *, to: str | None = None, user: str | None = None, dial: str | None = None) -> dict:
+    def play(self, call_id: str, *, to: str | None = None, user: str | None = None, dial: str | None = None,
+             wait: float | None = None) -> dict:
         """Ring a supervisor's phone (``user``'s dial string, by default the acting supervisor's), a phone
-        number (``to``) or a dial string as is (``dial``, e.g. PJSIP/2001) and play the call's recording."""
+        number (``to``) or a dial string as is (``dial``, e.g. PJSIP/2001) and play the call's recording.
+        ``wait``: follow the call up to that many seconds and refuse when it was not played to the end."""
         actor = self._supervisor("listen to recorded calls")
         if sum(1 for x in (to, user, dial) if x) > 1:
             raise UsageError("give one of --to PHONE, --user SUPERVISOR or --dial DIALSTRING")
@@ -306,8 +344,16 @@ class QaService(ServiceBase):
         except CcError as exc:
             self.store.add_play({**log, "outcome": "failed", "detail": exc.message})
             raise
-        self.store.add_play({**log, "outcome": "ok", "detail": channel})
-        return {"call": call_id, "recording": call["file"], "to": target, "dial": dial, "tag": tag, "channel": channel}
+        result = {"call": call_id, "recording": call["file"], "to": target, "dial": dial, "tag": tag, "channel": channel}
+        if not wait:
+            self.store.add_play({**log, "outcome": "ok", "detail": channel})
+            return result
+        played, why = self.player.outcome(tag, channel, wait)
+        self.store.add_play({**log, "outcome": "played" if played else "failed", "detail": why or channel})
+        if not played:
+            raise Refused(f"the recording of {call_id} was not played to {target}: {why}",
+                          "check the phone and that Asterisk can read the recording file")
+        return {**result, "played": True}
 
 
 def _definition(card: qa.Scorecard) -> str:

@@ -121,6 +121,7 @@ class QaStore(ConnectionStore):
 
     # -- plays -------------------------------------------------------------------------------------------
     def add_play(self, row: dict) -> int:
+        """outcome: ok (the phone is ringing), played (followed to the end), failed (detail says why)."""
         cursor = self.conn.execute(
             "INSERT INTO qa_plays (call_id, recording_id, actor, dial, at, outcome, detail)"
             " VALUES (:call_id, :recording_id, :actor, :dial, :at, :outcome, :detail)", row)

@@ -70,9 +70,11 @@ def qa_for(path: Path, user: str | None = "boss", clock: FrozenClock | None = No
 class FakePlayer:
     """The play port: remembers what it was asked to play; ``fail`` makes it refuse like Asterisk would."""
 
-    def __init__(self, fail: Exception | None = None) -> None:
+    def __init__(self, fail: Exception | None = None, outcome: tuple[bool, str] = (True, "")) -> None:
         self.played: list[tuple[str, str, str]] = []
         self.fail = fail
+        self.result = outcome
+        self.waited: list[tuple[str, str, float]] = []
 
     def outside(self, number: str) -> str:
         return f"PJSIP/{number.lstrip('+')}@trunk"
@@ -82,6 +84,10 @@ class FakePlayer:
             raise self.fail
         self.played.append((dial, file, tag))
         return f"cc-qa-test{len(self.played)}"
+
+    def outcome(self, tag: str, channel: str, timeout: float) -> tuple[bool, str]:
+        self.waited.append((tag, channel, timeout))
+        return self.result
 
 
 ANSWERS = {"greeting": "yes", "identified_customer": "yes", "understood_request": "5", "order_accuracy": "4",

@@ -27,6 +27,12 @@ exten => _[a-z].,1,UserEvent(CcQaRang,Who: ${EXTEN})
 """
 
 
+def _config(asterisk, folder) -> None:  # noqa: ANN001
+    (folder / "cc.yaml").write_text(
+        f"asterisk:\n  ami:\n    host: 127.0.0.1\n    port: {asterisk.ami_port}\n    username: {asterisk.ami_username}\n"
+        f"    secret: {asterisk.ami_secret}\n  control:\n    context: cc-control\n    ring_seconds: 10\n", encoding="utf-8")
+
+
 def test_cc_qa_play_rings_the_supervisor_and_plays_the_recording(asterisk, db_file, tmp_path, monkeypatch):
     for name in ("CC_CONFIG", "CC_USER", "LC_ALL", "LC_MESSAGES"):
         monkeypatch.delenv(name, raising=False)
@@ -47,18 +53,16 @@ def test_cc_qa_play_rings_the_supervisor_and_plays_the_recording(asterisk, db_fi
     db.execute("UPDATE acd_agents SET dial = 'Local/boss@cc-qa-phone/n' WHERE user = 'boss'")
     db.commit()
     db.close()
-    (tmp_path / "cc.yaml").write_text(
-        f"asterisk:\n  ami:\n    host: 127.0.0.1\n    port: {asterisk.ami_port}\n    username: {asterisk.ami_username}\n"
-        f"    secret: {asterisk.ami_secret}\n  control:\n    context: cc-control\n    ring_seconds: 10\n", encoding="utf-8")
+    _config(asterisk, tmp_path)
     events = EventQueue()
     ami = AmiClient("127.0.0.1", asterisk.ami_port, asterisk.ami_username, asterisk.ami_secret, timeout=5)
     ami.subscribe(events)
     ami.connect()
     try:
-        code, out, err = cli("--config", "cc.yaml", "--user", "boss", "qa", "play", "call-1", "--json")
+        code, out, err = cli("--config", "cc.yaml", "--user", "boss", "qa", "play", "call-1", "--wait", "20", "--json")
         assert code == 0, err
         result = json.loads(out)
-        assert result["dial"] == "Local/boss@cc-qa-phone/n"
+        assert result["dial"] == "Local/boss@cc-qa-phone/n" and result["played"] is True
         events.wait_for(Event="UserEvent", UserEvent="CcQaRang", Who="boss", timeout=15)
         played = events.wait_for(Event="UserEvent", UserEvent="CcRelayPlayed", RelayId=result["tag"], timeout=15)
         assert played["Status"] == "SUCCESS"
@@ -66,4 +70,24 @@ def test_cc_qa_play_rings_the_supervisor_and_plays_the_recording(asterisk, db_fi
         ami.close()
     asterisk.wait_idle(timeout=10)
     log = sqlite3.connect(db_file).execute("SELECT actor, dial, outcome FROM qa_plays").fetchall()
-    assert log == [("boss", "Local/boss@cc-qa-phone/n", "ok")]
+    assert log == [("boss", "Local/boss@cc-qa-phone/n", "played")]
+
+
+def test_a_missing_recording_is_reported(asterisk, db_file, tmp_path, monkeypatch):
+    """The phone answers but Asterisk cannot read the file: 'cc qa play --wait' says so (exit 1)."""
+    for name in ("CC_CONFIG", "CC_USER", "LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CC_DB", str(db_file))
+    monkeypatch.chdir(tmp_path)
+    asterisk.write_extensions(rt.GENERAL + render_control(ControlDialplan(context="cc-control", ring_seconds=10))
+                              + PHONE + rt.CALLER_CONTEXTS)
+    db = sqlite3.connect(db_file)
+    db.execute("UPDATE acd_recordings SET file = '/nonexistent/acd-call-2.wav' WHERE call_id = 'call-2'")
+    db.commit()
+    db.close()
+    _config(asterisk, tmp_path)
+    code, out, err = cli("--config", "cc.yaml", "--user", "boss", "qa", "play", "call-2", "--dial",
+                         "Local/boss@cc-qa-phone/n", "--wait", "20")
+    assert code == 1 and out == "", err
+    assert err.startswith("Error: the recording of call-2 was not played to Local/boss@cc-qa-phone/n: playback FAILED")
+    asterisk.wait_idle(timeout=10)

@@ -164,6 +164,17 @@ def test_play_rings_the_supervisor_and_logs_it(db_file):
                     ("call-2", "boss", "PJSIP/2009", "ok")]
 
 
+def test_play_and_wait_for_the_outcome(db_file):
+    player = FakePlayer()
+    result = qa_for(db_file, player=player).play("call-1", wait=20)
+    assert result["played"] is True and player.waited == [(result["tag"], "cc-qa-test1", 20)]
+    missing = FakePlayer(outcome=(False, "playback FAILED (is the recording file there?)"))
+    with pytest.raises(Refused, match="was not played to boss: playback FAILED"):
+        qa_for(db_file, player=missing).play("call-1", wait=20)
+    rows = sqlite3.connect(db_file).execute("SELECT outcome, detail FROM qa_plays ORDER BY id").fetchall()
+    assert rows == [("played", "cc-qa-test1"), ("failed", "playback FAILED (is the recording file there?)")]
+
+
 def test_play_refusals(db_file):
     svc = qa_for(db_file, player=FakePlayer())
     with pytest.raises(UsageError, match="no phone known for 'carl'"):
