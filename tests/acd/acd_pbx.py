@@ -34,6 +34,12 @@ queues:
     announce: {every_seconds: 0}
     overflow: {max_wait_seconds: 3, then: callback}
     no_agents: wait
+  changes:
+    service: changes
+    ring_seconds: 5
+    wrap_up_seconds: 30
+    announce: {every_seconds: 0}
+    no_agents: wait
 """
 
 

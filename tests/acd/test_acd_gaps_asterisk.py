@@ -168,3 +168,49 @@ def test_call_back_not_answered_is_retried_then_given_up(pbx, caller_back):
     assert caller_back.results[0]["status"] == "failed" and caller_back.results[0]["attempts"] == 2
     assert pbx.acd.callbacks() == []
     assert [a["outcome"] for a in pbx.acd.actions(agent="a1") if a["action"] == "callback"] == ["no_answer", "no_answer"]
+
+
+def test_attended_transfer_frees_the_agent_when_they_hang_up(pbx, control):
+    """The agent consults the target (AMI Atxfer), then hangs up: the transfer completes, the hangup
+    handler the ACD put on the agent's channel wraps them up while the caller talks on."""
+    pbx.asterisk.host_path(f"{pbx.asterisk.base}/etc/features.conf").write_text("[general]\n[featuremap]\natxfer => *2\n")
+    pbx.asterisk.cli("module reload features")
+    pbx.config.acd.dial_options = "t"  # the agent may transfer
+    pbx.agent("a1", "1001")
+    call = pbx.call("+8613800000081")
+    pbx.wait(lambda: pbx.state("a1") == "on_call", what="a1 on the call")
+    pbx.asterisk.wait_for_event("BridgeEnter", timeout=10)
+    control.transfer("a1", "Local/1002@cc-test-xagent", attended=True)
+    pbx.asterisk.wait_for_event("UserEvent", timeout=10, UserEvent="CcAgentUp", Agent="1002")  # consulting
+    assert pbx.state("a1") == "on_call"
+    pbx.asterisk.ami.action("Hangup", Channel=control.agent_channel("a1").channel)
+    pbx.asterisk.wait_for_event("AttendedTransfer", timeout=15)
+    pbx.wait(lambda: pbx.state("a1") == "wrap_up", timeout=15, what="a1 wrapping up after completing the transfer")
+    assert pbx.acd.agent_view("a1")["reason"] == "transferred"
+    assert pbx.q("SELECT divert, divert_by FROM acd_waiting WHERE call_id = ?", (call,)) == [
+        ("transfer", "D:Local/1002@cc-test-xagent")]  # the caller talks on with the target
+
+
+def test_supervisor_moves_a_waiting_caller_and_sends_another_to_voicemail(pbx):
+    """The handlers holding the callers notice at their next poll (0.3 s): one is answered in the other
+    queue, the other's handler writes the voicemail exit and takes the caller to the voicemail prompt."""
+    import yaml
+
+    from acd_pbx import QUEUES
+
+    pbx.acd.import_queues(yaml.safe_load(QUEUES.replace("max_wait_seconds: 3", "max_wait_seconds: 0")))  # no call back
+    pbx.agent("a1", "1001")
+    pbx.acd.change_state("a1", "pause", "busy")
+    pbx.agent("a2", "1002", skills=("changes:5",))
+    pbx.acd.change_state("a2", "pause", "busy")
+    moved = pbx.call("+8613800000091")
+    vm = pbx.call("+8613800000092", hold=6)
+    pbx.wait(lambda: len(pbx.acd.queue_status("orders")[0]["callers"]) == 2, timeout=15, what="two callers waiting")
+    by_call = {c["call_id"]: c["waiting_id"] for c in pbx.acd.queue_status("orders")[0]["callers"]}
+    pbx.acd.move_waiting(by_call[moved], "changes", by="boss")
+    pbx.acd.send_to_voicemail(by_call[vm], by="boss")
+    pbx.acd.change_state("a2", "ready")
+    pbx.wait(lambda: len(pbx.acd.exits()) == 3, timeout=20, what="three exits")
+    assert sorted((e["call_id"], e["queue"], e["reason"]) for e in pbx.acd.exits()) == sorted([
+        (moved, "orders", "overflowed"), (moved, "changes", "answered"), (vm, "orders", "voicemail")])
+    assert pbx.state("a2") == "on_call"
