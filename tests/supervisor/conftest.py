@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(1, str(Path(__file__).resolve().parents[1] / "core"))  # core_helpers.run_cli
 
 from supervisor_helpers import START, build_world, copy_world  # noqa: E402
 

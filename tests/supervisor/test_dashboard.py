@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
 from supervisor_helpers import PASSWORD, SUPERVISOR, FakeAmi, FixedWallboard, config_for, fake_control, until
 
 from cc.errors import Unreachable
@@ -67,12 +66,17 @@ def test_an_agent_cannot_sign_in(db_file, clock):
     asyncio.run(scenario())
 
 
-def test_user_and_password_sign_in_at_once(db_file, clock):
+def test_user_and_password_sign_in_at_once_and_sign_out(db_file, clock):
     async def scenario():
-        app, _ = _app(db_file, clock, user=SUPERVISOR, password=PASSWORD)
+        app, board = _app(db_file, clock, user=SUPERVISOR, password=PASSWORD, poll=0.1)
         async with app.run_test(size=(80, 24)) as pilot:
             await until(pilot, lambda: app.polls > 0)
             assert isinstance(app.screen, WallboardScreen)
+            await pilot.press("f10")  # sign out: back to the form, polling stops
+            await until(pilot, lambda: app.screen.id == "sign-in")
+            calls = board.calls
+            await pilot.pause(0.3)
+            assert board.calls <= calls + 1
 
     asyncio.run(scenario())
 
@@ -95,45 +99,35 @@ async def _select_caller(pilot, waiting_id):
     await pilot.pause()
 
 
-@pytest.mark.parametrize("mode", ["listen", "whisper", "barge"])
-def test_spy_rings_the_supervisor_into_the_agents_call(db_file, clock, mode):
+def test_listen_whisper_and_barge_ring_the_supervisor_into_the_agents_call(db_file, clock):
     async def scenario():
         ami = FakeAmi()
         app, _ = _app(db_file, clock, ami=ami)
         async with app.run_test(size=(120, 40)) as pilot:
             await _signed_in(pilot)
             await _select_agent(pilot, "wang")
-            await pilot.press(mode[0])
-            if mode == "barge":
-                await until(pilot, lambda: app.screen.id == "confirm-modal")
-                await pilot.press("y")
-            await until(pilot, lambda: any(name == "Originate" for name, _, _ in ami.sent))
-            name, fields, variables = next(s for s in ami.sent if s[0] == "Originate")
-            assert fields["Channel"] == "PJSIP/3001"  # the supervisor's own phone
-            assert variables["CC_SPY_CHANNEL"] == "PJSIP/1001-00000002"
-            activity = app.screen.query_one("#sv-activity")
-            await until(pilot, lambda: "wang" in str(activity.render()) or "王伟" in str(activity.render()))
-
-    asyncio.run(scenario())
-
-
-def test_barge_cancelled_rings_nobody(db_file, clock):
-    async def scenario():
-        ami = FakeAmi()
-        app, _ = _app(db_file, clock, ami=ami)
-        async with app.run_test(size=(120, 40)) as pilot:
-            await _signed_in(pilot)
-            await _select_agent(pilot, "wang")
-            await pilot.press("b")
+            await pilot.press("b")  # barge asks first; "n" rings nobody
             await until(pilot, lambda: app.screen.id == "confirm-modal")
             await pilot.press("n")
-            await pilot.pause(0.2)
+            await pilot.pause(0.1)
             assert not ami.sent
+            activity = app.screen.query_one("#sv-activity")
+            for n, (key, mode) in enumerate((("l", "listen"), ("w", "whisper"), ("b", "barge")), 1):
+                await pilot.press(key)
+                if mode == "barge":
+                    await until(pilot, lambda: app.screen.id == "confirm-modal")
+                    await pilot.press("y")
+                await until(pilot, lambda: sum(name == "Originate" for name, _, _ in ami.sent) == n)
+                name, fields, variables = [s for s in ami.sent if s[0] == "Originate"][-1]
+                assert fields["Channel"] == "PJSIP/3001"  # the supervisor's own phone
+                assert variables["CC_SPY_CHANNEL"] == "PJSIP/1001-00000002"
+                assert fields["CallerID"].startswith(f'"{mode} wang"')
+                await until(pilot, lambda: "王伟" in str(activity.render()))
 
     asyncio.run(scenario())
 
 
-def test_force_ready_pause_and_sign_out(db_file, clock):
+def test_force_pause_ready_sign_out_and_expert_seat(db_file, clock):
     async def scenario():
         app, _ = _app(db_file, clock)
         acd, db = _acd(db_file, clock)
@@ -153,19 +147,7 @@ def test_force_ready_pause_and_sign_out(db_file, clock):
             await until(pilot, lambda: acd.agent_view("li")["state"] == "offline")
             events = acd.agent_events("li")
             assert any(SUPERVISOR in str(e.values()) for e in events), events
-        db.conn.close()
-
-    asyncio.run(scenario())
-
-
-def test_expert_seat(db_file, clock):
-    async def scenario():
-        app, _ = _app(db_file, clock)
-        acd, db = _acd(db_file, clock)
-        async with app.run_test(size=(120, 40)) as pilot:
-            await _signed_in(pilot)
-            await _select_agent(pilot, "li")
-            await pilot.press("e")
+            await pilot.press("e")  # the expert seat
             await until(pilot, lambda: acd.agent_view("li")["group"] == "expert")
         db.conn.close()
 
@@ -221,7 +203,7 @@ def _no_callers():
 
 def test_refused_action_shows_a_modal_and_the_board_keeps_refreshing(db_file, clock):
     async def scenario():
-        app, board = _app(db_file, clock)  # no call control: spy is refused with a hint
+        app, board = _app(db_file, clock, poll=0.1)  # no call control: spy is refused with a hint
         async with app.run_test(size=(80, 24)) as pilot:
             await _signed_in(pilot)
             await _select_agent(pilot, "wang")
@@ -239,7 +221,7 @@ def test_refused_action_shows_a_modal_and_the_board_keeps_refreshing(db_file, cl
 def test_failing_snapshot_shows_an_error_modal_and_recovers(db_file, clock):
     async def scenario():
         board = FixedWallboard(error=Unreachable("the database did not answer", "check the disk"))
-        app, _ = _app(db_file, clock, board=board)
+        app, _ = _app(db_file, clock, board=board, poll=0.1)
         async with app.run_test(size=(80, 24)) as pilot:
             app.screen.query_one("#sign-in-user").value = SUPERVISOR
             app.screen.query_one("#sign-in-password").value = PASSWORD
@@ -276,26 +258,11 @@ def test_refreshes_never_overlap(db_file, clock):
     asyncio.run(scenario())
 
 
-def test_sign_out_returns_to_the_sign_in_screen(db_file, clock):
-    async def scenario():
-        app, board = _app(db_file, clock)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await _signed_in(pilot)
-            await pilot.press("f10")
-            await until(pilot, lambda: app.screen.id == "sign-in")
-            calls = board.calls
-            await pilot.pause(0.3)
-            assert board.calls <= calls + 1
-
-    asyncio.run(scenario())
-
-
-
 def test_q_opens_qa_scoring_over_the_dashboard(db_file, clock):
     async def scenario():
         from cc.tui.qa_screen import QaScreen
 
-        app, board = _app(db_file, clock)
+        app, board = _app(db_file, clock, poll=0.1)
         async with app.run_test(size=(80, 24)) as pilot:
             await _signed_in(pilot)
             await pilot.press("q")
@@ -304,5 +271,33 @@ def test_q_opens_qa_scoring_over_the_dashboard(db_file, clock):
             await until(pilot, lambda: isinstance(app.screen, WallboardScreen))
             polls = app.polls
             await until(pilot, lambda: app.polls > polls)  # still live
+
+    asyncio.run(scenario())
+
+
+def test_the_real_wallboard_follows_an_action(db_file, clock):
+    """The factory's own WallboardService on the test world: a caller moved from the dashboard shows up in
+    the other queue at the next refresh."""
+
+    async def scenario():
+        config = config_for(db_file)
+        app = make_supervisor_app(config, factory=supervisor_factory(config, clock, control=None), poll_seconds=0.1,
+                                  user=SUPERVISOR, password=PASSWORD)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await until(pilot, lambda: app.polls > 0)
+            assert app.board.waiting_total == 3
+            await _select_caller(pilot, 2)
+            await pilot.press("m")
+            await until(pilot, lambda: app.screen.id == "move-modal")
+            options = app.screen.query_one("#choice-list")
+            options.highlighted = [options.get_option_at_index(i).id for i in range(options.option_count)].index("changes")
+            await pilot.press("enter")
+            table = app.screen.query_one("#sv-callers")
+
+            def moved() -> bool:
+                row = dict(table.rows).get("2")
+                return row is not None and row[0] == "订单变更"
+
+            await until(pilot, moved)
 
     asyncio.run(scenario())
