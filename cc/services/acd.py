@@ -221,19 +221,28 @@ class AcdService:
         self._require(f"{command} another agent", agent=user)
         if command == "pause" and not reason.strip():
             raise UsageError("a pause needs a reason code", "e.g. cc agent pause wang lunch")
+        self._change(user, command, reason, acd.manual_change)
+        return self.agent_view(user)
+
+    def _change(self, user: str, command: str, reason: str, rule: Any, by: str = "") -> None:
+        """Move an agent by ``command`` as ``rule`` (manual_change / forced_change) allows; ``by``: the
+        supervisor forcing it (named in the event and the action log)."""
         _, now, _ = self._now()
         with self.store.transaction():
             row = self._require_agent(user)
             try:
-                target = acd.manual_change(command, row["state"])
+                target = rule(command, row["state"])
             except acd.AcdRuleError as exc:
                 raise Refused(f"agent '{user}': {exc}", "see 'cc agent list' for the agents' states") from None
             extra: dict[str, Any] = {"wrap_until": None}
             if command == "login":
                 extra["idle_since"] = now
                 extra["heartbeat_at"] = now
-            self.store.set_state(user, target, now, reason=reason.strip() if command == "pause" else "", extra=extra)
-        return self.agent_view(user)
+            why = reason.strip() if target == "paused" else ""
+            self.store.set_state(user, target, now, reason=why, extra=extra, by=by)
+            if by:
+                self._action(now, f"force_{acd.FORCED[command]}", by, agent=user,
+                             detail=f"{row['state']} -> {target}" + (f" ({why})" if why else ""))
 
     def heartbeat(self, user: str) -> None:
         _, now, _ = self._now()
@@ -722,17 +731,7 @@ class AcdService:
         by = self._supervisor(by, f"force agent '{user}' to {command}")
         if command == "pause" and not reason.strip():
             raise UsageError("a forced pause needs a reason code", f"e.g. cc agent force {user} pause meeting")
-        _, now, _ = self._now()
-        with self.store.transaction():
-            row = self._require_agent(user)
-            try:
-                target = acd.forced_change(command, row["state"])
-            except acd.AcdRuleError as exc:
-                raise Refused(f"agent '{user}': {exc}", "see 'cc agent list' for the agents' states") from None
-            self.store.set_state(user, target, now, reason=reason.strip() if target == "paused" else "",
-                                 extra={"wrap_until": None}, by=by)
-            self._action(now, f"force_{acd.FORCED[command]}", by, agent=user,
-                         detail=f"{row['state']} -> {target}" + (f" ({reason.strip()})" if target == "paused" else ""))
+        self._change(user, command, reason, acd.forced_change, by=by)
         return self.agent_view(user)
 
     def assign_expert(self, user: str, on: bool = True, by: str | None = None) -> dict:

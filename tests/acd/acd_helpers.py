@@ -37,3 +37,13 @@ def make_db(path, users=("a1", "a2", "a3", "a4")) -> None:
 
 def service(path, clock: FrozenClock | None = None, stale: float = 60.0) -> AcdService:
     return AcdService(AcdStore(connect(str(path))), clock or FrozenClock(START), AcdSettings(stale_after=stale))
+
+
+def cli_env(monkeypatch, db_file, tmp_path) -> None:
+    """Run ``cc`` in-process on ``db_file`` as the site operator, wide output, in ``tmp_path``."""
+    for name in ("CC_CONFIG", "CC_USER", "LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CC_DB", str(db_file))
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.chdir(tmp_path)

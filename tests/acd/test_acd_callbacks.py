@@ -135,11 +135,9 @@ def test_cli_callbacks_status_and_runner_needs_the_setting(acd, db_file, monkeyp
 
     from test_acd_cli import cli
 
-    for name in ("CC_CONFIG", "CC_USER"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("CC_DB", str(db_file))
-    monkeypatch.setenv("COLUMNS", "200")
-    monkeypatch.chdir(tmp_path)
+    from acd_helpers import cli_env
+
+    cli_env(monkeypatch, db_file, tmp_path)
     setup(acd, ("a1", ["orders:5"]))
     wid = acd.enter("c1", "orders", "+8613800000001").waiting_id
     acd.leave(wid, "callback")

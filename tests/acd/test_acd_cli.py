@@ -12,12 +12,9 @@ import pytest
 
 @pytest.fixture(autouse=True)
 def _env(monkeypatch, tmp_path, db_file):
-    for name in ("CC_CONFIG", "CC_USER", "LC_ALL", "LC_MESSAGES"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("CC_DB", str(db_file))
-    monkeypatch.setenv("LANG", "C.UTF-8")
-    monkeypatch.setenv("COLUMNS", "200")
-    monkeypatch.chdir(tmp_path)
+    from acd_helpers import cli_env
+
+    cli_env(monkeypatch, db_file, tmp_path)
 
 
 def cli(*argv: str) -> tuple[int, str, str]:

@@ -177,11 +177,9 @@ def test_handler_notices_a_move(acd, sup, clock):
 def test_cli_supervisor_commands(acd, sup, db_file, monkeypatch, tmp_path):
     from test_acd_cli import cli
 
-    for name in ("CC_CONFIG", "CC_USER"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("CC_DB", str(db_file))
-    monkeypatch.setenv("COLUMNS", "200")
-    monkeypatch.chdir(tmp_path)
+    from acd_helpers import cli_env
+
+    cli_env(monkeypatch, db_file, tmp_path)
     setup(acd, ("a1", ["orders:5"]))
     acd.change_state("a1", "pause", "busy")
     wid = acd.enter("c1", "orders").waiting_id
