@@ -257,18 +257,14 @@ def add_rows(rows: Iterable[Mapping[str, object]]) -> dict[str, object]:
 
 def waiting_series(intervals: Iterable[tuple[float, float]], start: float, step: float, points: int) -> tuple[int, ...]:
     """How many [entered, left) intervals cover each sample instant ``start + i * step`` (i < points).
-    Times are POSIX seconds; a caller still waiting has ``left`` = infinity (or now + something)."""
-    counts = [0] * points
-    for entered, left in intervals:
-        if left <= start or points == 0:
-            continue
-        # first sample >= entered, last sample < left
-        first = max(0, int(-(-(entered - start) // step)))
-        for i in range(first, points):
-            if start + i * step >= left:
-                break
-            counts[i] += 1
-    return tuple(counts)
+    Times are POSIX seconds; a caller still waiting has ``left`` = infinity. Covering = entered <= t < left,
+    so the count at t is (intervals entered by t) - (intervals left by t): two sorted lists and bisection."""
+    from bisect import bisect_right
+
+    pairs = [(a, b) for a, b in intervals if b > a]
+    entered = sorted(a for a, _ in pairs)
+    left = sorted(b for _, b in pairs)
+    return tuple(bisect_right(entered, t) - bisect_right(left, t) for t in (start + i * step for i in range(points)))
 
 
 def half_hour_slots() -> tuple[str, ...]:
@@ -311,13 +307,15 @@ def alerts(queues: Iterable[QueueBoard], agents: Iterable[AgentBoard], modems: I
             found.append(Alert("service_level", "critical" if severe else "warning", q.name,
                                f"queue {q.name}: service level {sl:.0%} below target {limits.service_level_target:.0%}",
                                sl, limits.service_level_target))
-    for q in queues:
-        for c in q.callers:
-            if c.status != "callback" and c.wait_seconds > limits.caller_wait_seconds:
-                severe = c.wait_seconds > 2 * limits.caller_wait_seconds
-                found.append(Alert("long_wait", "critical" if severe else "warning", c.number or str(c.waiting_id),
-                                   f"queue {q.name}: caller {c.number or c.waiting_id} waiting {c.wait_seconds}s",
-                                   c.wait_seconds, limits.caller_wait_seconds))
+    for q in queues:  # one alert per queue, about its longest-waiting caller (500 callers: not 500 alerts)
+        over = [c for c in q.callers if c.status != "callback" and c.wait_seconds > limits.caller_wait_seconds]
+        if over:
+            c = max(over, key=lambda x: x.wait_seconds)
+            severe = c.wait_seconds > 2 * limits.caller_wait_seconds
+            more = f" ({len(over)} callers over {limits.caller_wait_seconds}s)" if len(over) > 1 else ""
+            found.append(Alert("long_wait", "critical" if severe else "warning", c.number or str(c.waiting_id),
+                               f"queue {q.name}: caller {c.number or c.waiting_id} waiting {c.wait_seconds}s{more}",
+                               c.wait_seconds, limits.caller_wait_seconds))
     for m in modems:
         if m.down:
             why = "no heartbeat" if m.stale else (m.state if m.state != "connected" else "not registered")

@@ -26,6 +26,11 @@ from cc.services.base import ServiceBase
 OFFLINE = "offline"
 
 
+def _stamp(text: str) -> float:
+    """POSIX seconds of a stored timestamp."""
+    return parse_iso(text).timestamp()
+
+
 def thresholds(config: Any) -> wb.Thresholds:
     w = config.wallboard
     return wb.Thresholds(
@@ -161,8 +166,10 @@ class WallboardService(ServiceBase):
 
         # queues and their callers
         by_queue: dict[str, list[dict]] = {}
+        entered: dict[int, float] = {}  # waiting id -> POSIX seconds (parsed once)
         for r in waiting:
             by_queue.setdefault(r["queue"], []).append(r)
+            entered[r["id"]] = _stamp(r["entered_at"])
         grouped: dict[str, list[dict]] = {}
         for r in figures_rows:
             grouped.setdefault(r["queue"], []).append(r)
@@ -172,7 +179,7 @@ class WallboardService(ServiceBase):
         for name in names:
             queue = queues.get(name)
             rows = by_queue.get(name, [])
-            calls = {r["id"]: acd.WaitingCall(r["id"], name, parse_iso(r["entered_at"]).timestamp(), r["priority"]) for r in rows}
+            calls = {r["id"]: acd.WaitingCall(r["id"], name, entered[r["id"]], r["priority"]) for r in rows}
             line = [c for c in acd.order_line(calls[r["id"]] for r in rows if r["status"] in ("waiting", "callback"))]
             place = {c.id: i + 1 for i, c in enumerate(line)}
             ordered = sorted(rows, key=lambda r: (r["status"] != "ringing", place.get(r["id"], 0)))
@@ -202,9 +209,8 @@ class WallboardService(ServiceBase):
 
         # charts
         start_s = hour_ago.timestamp()
-        intervals = [(parse_iso(at).timestamp() - ms / 1000, parse_iso(at).timestamp()) for at, ms in waits]
-        intervals += [(c.entered, math.inf) for r in waiting if r["status"] in ("waiting", "ringing")
-                      for c in (acd.WaitingCall(r["id"], r["queue"], parse_iso(r["entered_at"]).timestamp(), 0),)]
+        intervals = [(left - ms / 1000, left) for at, ms in waits for left in (_stamp(at),)]
+        intervals += [(entered[r["id"]], math.inf) for r in waiting if r["status"] in ("waiting", "ringing")]
         minutes = tuple((hour_ago + timedelta(minutes=i)).astimezone(self._zone).strftime("%H:%M") for i in range(60))
         charts = wb.Charts(
             slot_labels=wb.half_hour_slots(), calls_today=wb.slot_counts(slots_today),

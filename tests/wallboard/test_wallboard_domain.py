@@ -63,7 +63,10 @@ def test_alert_rules_and_thresholds():
     assert wb.alerts([_queue(5, 0.5)], [], [], unknown, limits)[0].severity == "critical"  # below 3/4 of the target
     assert wb.alerts([_queue(5, 0.8)], [], [], unknown, limits) == ()
     waits = wb.alerts([_queue(0, None, [_caller(61), _caller(121), _caller(500, "callback"), _caller(60)])], [], [], unknown, limits)
-    assert [(x.kind, x.severity, x.value) for x in waits] == [("long_wait", "critical", 121), ("long_wait", "warning", 61)]
+    assert [(x.kind, x.severity, x.value) for x in waits] == [("long_wait", "critical", 121)]  # one per queue: the longest
+    assert "2 callers over 60s" in waits[0].message
+    (one,) = wb.alerts([_queue(0, None, [_caller(61)])], [], [], unknown, limits)
+    assert one.severity == "warning" and "callers over" not in one.message
     (agi,) = wb.alerts([], [], [], down, limits)
     assert agi.kind == "agi_down" and agi.severity == "critical"
     stuck = wb.alerts([], [_agent("wrap_up", 301), _agent("wrap_up", 300), _agent("ready", 99999),
