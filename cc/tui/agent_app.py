@@ -154,6 +154,7 @@ class MainScreen(Screen, Localized):
         Binding("f8", "app.controls", "calls_key"),
         Binding("f9", "app.wrap_up", "wrap_up_key"),
         Binding("f10", "app.sign_out", "sign_out_key"),
+        Binding("f12", "app.language", "language_key"),
         Binding("ctrl+k", "app.tab('tab-card')", "card_key", show=False),
         Binding("ctrl+g", "app.tab('tab-order')", "order_key", show=False),
         Binding("ctrl+n", "app.add_line", "add_line_key"),
@@ -169,6 +170,7 @@ class MainScreen(Screen, Localized):
     def __init__(self, products: tuple = ()) -> None:
         super().__init__(id="main")
         self.products = products or (("-", "-", 0, 0),)
+        self.initial_tab = "tab-card"
         self.ready = False  # composed and mounted: handlers may query its widgets
         self._localize()
 
@@ -178,9 +180,10 @@ class MainScreen(Screen, Localized):
 
     def compose(self) -> ComposeResult:
         L = self.L  # noqa: N806
+        form = getattr(self.app, "form", None) or FormState()  # composed again on a language switch
         yield Static("", id="status-bar")
         yield Static(L("no_call"), id="call-banner")
-        with TabbedContent(id="tabs", initial="tab-card"):
+        with TabbedContent(id="tabs", initial=self.initial_tab):
             with TabPane(L("customer"), id="tab-card"):
                 yield VerticalScroll(Static(L("no_customer"), id="card"), id="card-scroll")
             with TabPane(L("order"), id="tab-order"):
@@ -195,11 +198,11 @@ class MainScreen(Screen, Localized):
                     yield Static("", id="undo-hint")
                     with Horizontal(classes="form-row"):
                         yield Label(L("start"), classes="field-label")
-                        yield Input("", id="start", placeholder="YYYY-MM-DD", max_length=10, compact=True)
+                        yield Input(form.start, id="start", placeholder="YYYY-MM-DD", max_length=10, compact=True)
                         yield Select([(L("daily"), "daily"), (L("weekly"), "weekly")], id="frequency",
-                                     value="daily", allow_blank=False, compact=True)
+                                     value=form.frequency, allow_blank=False, compact=True)
                         yield Label(L("deliveries"), classes="field-label")
-                        yield Input("30", id="deliveries", placeholder=L("deliveries"), type="integer", max_length=3,
+                        yield Input(form.deliveries, id="deliveries", placeholder=L("deliveries"), type="integer", max_length=3,
                                     compact=True)
                     yield Static("", id="quote")
                     yield Static("", id="progress")
@@ -213,7 +216,10 @@ class AgentApp(App):
     CSS_PATH = CSS_PATH
     TITLE = "cc agent"
     ENABLE_COMMAND_PALETTE = False
-    BINDINGS = [Binding("ctrl+q", "quit", "quit_key")]
+    # The language: ctrl+l on every screen (a modal form too); F12 on the main and sign-in screens, in their
+    # footers (an app binding of the same key would hide theirs).
+    BINDINGS = [Binding("ctrl+q", "quit", "quit_key"),
+                Binding("ctrl+l", "language", "language_key", show=False, priority=True)]
 
     def __init__(self, factory: ConsoleFactory, *, locale: str = "zh_CN", clock: Clock | None = None,
                  user: str | None = None, poll_seconds: float = 0.15, dark: bool = True) -> None:
@@ -240,6 +246,8 @@ class AgentApp(App):
         self._previous_call_id = ""
         self.last_quote: Quote | None = None
         self.order_status = ""
+        self.progress: Progress | None = None
+        self.history_lines: tuple | None = None
         # Wrap-up at the end of every call: the call in progress (call id, caller), whether the ACD showed
         # the agent on it, and the calls already offered for wrap-up (each once).
         self.wrap_call: tuple[str, str] | None = None
@@ -447,7 +455,8 @@ class AgentApp(App):
             self.form = FormState()
             self.undo.clear()
             self._restore_form(self.form)
-            main.query_one("#progress", Static).update("")
+            self.progress = None
+            self._draw_progress()
             main.query_one(TabbedContent).active = "tab-card"
             waiting_id = self.call_key
 
@@ -491,9 +500,8 @@ class AgentApp(App):
                 self._act(lambda c: c.add_customer(values["phone"], values["name"], values["address"]),
                           L("customer_added"), refresh_card=True)
 
-        self.push_screen(FormModal(L("new_customer"), [("phone", L("phone"), phone), ("name", L("name"), ""),
-                                                        ("address", L("address"), "")], modal_id="new-customer"),
-                         done)
+        self.push_screen(FormModal("new_customer", [("phone", "phone", phone), ("name", "name", ""),
+                                                    ("address", "address", "")], modal_id="new-customer"), done)
 
     # -- one-off actions ------------------------------------------------------------------------------
     def _act(self, fn: Any, text: str, refresh_card: bool = False) -> None:
@@ -545,8 +553,8 @@ class AgentApp(App):
             if reason:
                 self._act(lambda c: c.change_state("pause", reason), f"{self.L('now_pause')} ({self.L(reason)})")
 
-        self.push_screen(ChoiceModal(self.L("pause_reason"), [(r, self.L(r)) for r in PAUSE_REASONS],
-                                     modal_id="pause-modal"), done)
+        self.push_screen(ChoiceModal("pause_reason", [(r, r) for r in PAUSE_REASONS], modal_id="pause-modal",
+                                     keys=True), done)
 
     def action_done(self) -> None:
         self._act(lambda c: c.done_wrapping(), self.L("now_ready"))
@@ -591,12 +599,45 @@ class AgentApp(App):
                 code, notes = result
                 self._act(lambda c: c.wrap_up(call_id, caller, code, notes), f"{self.L('wrapped_up')}: {self.L(code)}")
 
-        self.push_screen(ChoiceModal(self.L("wrap_up_code"), [(c, self.L(c)) for c in WRAP_CODES],
-                                     text_label=self.L("notes"), modal_id="wrap-modal"), done)
+        self.push_screen(ChoiceModal("wrap_up_code", [(c, c) for c in WRAP_CODES], text_label="notes",
+                                     modal_id="wrap-modal", keys=True), done)
 
     def _last_call_id(self) -> str:
         call = self.snapshot.call if self.snapshot else None
         return call.call_id if call else self._previous_call_id
+
+    async def action_language(self) -> None:
+        """zh_CN <-> en at once: every screen composed again in the other language; what was typed stays."""
+        from cc.tui.agent_screens import Localized, localize_bindings, relabel
+
+        self.locale = "en" if self.locale == "zh_CN" else "zh_CN"
+        localize_bindings(self, self.locale)
+        for screen in list(self.screen_stack):
+            if not isinstance(screen, Localized) or not screen.is_mounted:
+                continue
+            if isinstance(screen, MainScreen):
+                screen.initial_tab = screen.query_one(TabbedContent).active or "tab-card"
+            await relabel(screen, self.locale)
+            if isinstance(screen, MainScreen):
+                self._redraw_main()
+        self.refresh_bindings()
+        self._log(self.L("language_now"))
+
+    @_drawing
+    def _redraw_main(self) -> None:
+        """The main screen's content (after it was composed again)."""
+        self._draw_status()
+        self._draw_banner()
+        main = self._main()
+        if main is not None and self.card is not None:
+            main.query_one("#card", Static).update(self._card_text(self.card))
+        self._draw_lines()
+        self._draw_quote()
+        self._draw_progress()
+        if self.history_lines is not None:
+            self._show_history(self.history_lines, switch=False)
+        if main is not None:
+            main.query_one("#activity", Static).update("\n".join(self.log_lines))
 
     def action_toggle_dark(self) -> None:
         self.theme = "textual-light" if self.theme == "textual-dark" else "textual-dark"
@@ -640,20 +681,22 @@ class AgentApp(App):
         except Exception as exc:  # noqa: BLE001
             self.post_message(Failed(exc, "history"))
             return
-        text = "\n".join(f"{o.code} {t(o.status, self.locale)} {o.start_date} {o.items} {format_yuan(o.total_fen)}"
-                         for o in lines) or "-"
-        self.call_from_thread(self._show_history, text)
+        self.call_from_thread(self._show_history, lines)
 
     @_drawing
-    def _show_history(self, text: str) -> None:
+    def _show_history(self, lines: tuple, switch: bool = True) -> None:
+        self.history_lines = lines
         main = self._main()
         if main is not None:
-            main.query_one("#history", Static).update(text)
-            main.query_one(TabbedContent).active = "tab-history"
+            main.query_one("#history", Static).update(
+                "\n".join(f"{o.code} {self.L(o.status)} {o.start_date} {o.items} {format_yuan(o.total_fen)}"
+                          for o in lines) or "-")
+            if switch:
+                main.query_one(TabbedContent).active = "tab-history"
 
     def action_complaint(self) -> None:
         if self.card is None or not self.card.known:
-            self.push_screen(ErrorModal(self.L("no_customer"), self.L("hint_pick_customer")))
+            self.push_screen(ErrorModal("no_customer", "hint_pick_customer", keys=True))
             return
         phone, call_id, order = self.card.phone, self._last_call_id(), self.order_code or ""
 
@@ -663,7 +706,7 @@ class AgentApp(App):
             if values.get("add_to", "").strip():
                 number = values["add_to"].strip().lstrip("#")
                 if not number.isdigit():
-                    self.push_screen(ErrorModal(self.L("bad_complaint_number"), self.L("hint_complaint_number")))
+                    self.push_screen(ErrorModal("bad_complaint_number", "hint_complaint_number", keys=True))
                     return
                 cid = int(number)
                 self._act(lambda c: c.note_complaint(cid, values["text"]), f"{self.L('complaint')} #{cid}",
@@ -679,10 +722,10 @@ class AgentApp(App):
         except Exception as exc:  # noqa: BLE001 - shown, never fatal
             self.on_failed(Failed(exc, "complaint"))
             return
-        self.push_screen(FormModal(self.L("complaint"), [
-            ("text", self.L("text"), ""), ("order", self.L("order"), order), ("priority", self.L("priority"), "normal"),
-            ("add_to", self.L("add_to_complaint"), "")],
-            select=("category", self.L("category"), [(c, c) for c in categories]), modal_id="complaint-modal"), done)
+        self.push_screen(FormModal("complaint", [
+            ("text", "text", ""), ("order", "order", order), ("priority", "priority", "normal"),
+            ("add_to", "add_to_complaint", "")],
+            select=("category", "category", [(c, c) for c in categories]), modal_id="complaint-modal"), done)
 
     def action_controls(self) -> None:
         number = self.card.phone if self.card else ""
@@ -758,7 +801,7 @@ class AgentApp(App):
         sku = main.query_one("#product", Select).value
         qty_text = main.query_one("#qty", Input).value or "0"
         if sku is Select.BLANK or not isinstance(sku, str):
-            self.push_screen(ErrorModal(self.L("pick_product"), self.L("hint_pick_product")))
+            self.push_screen(ErrorModal("pick_product", "hint_pick_product", keys=True))
             return
         self._set_line(sku, int(qty_text) if qty_text.isdigit() else 0)
 
@@ -851,8 +894,15 @@ class AgentApp(App):
         main = self._main()
         if main is None or message.seq != self.quote_seq:
             return
-        q = message.quote
         self.quoted_seq = message.seq
+        self.last_quote = message.quote
+        self._draw_quote()
+
+    @_drawing
+    def _draw_quote(self) -> None:
+        main, q = self._main(), self.last_quote
+        if main is None or q is None:
+            return
         L = self.L  # noqa: N806
         text = f"{L('total')}: {format_yuan(q.total_fen)}  {L('balance')}: {format_yuan(q.balance_fen)}"
         if not q.enough_balance and q.total_fen:
@@ -860,18 +910,17 @@ class AgentApp(App):
         if q.problems:
             text += "\n" + "\n".join(q.problems)
         main.query_one("#quote", Static).update(text)
-        self.last_quote = q
 
     def _order_args(self) -> tuple | None:
         plan = self._plan_values()
         if plan is None:
-            self.push_screen(ErrorModal(self.L("bad_plan"), self.L("hint_plan")))
+            self.push_screen(ErrorModal("bad_plan", "hint_plan", keys=True))
             return None
         return plan
 
     def action_submit_order(self) -> None:
         if self.card is None or not self.card.known:
-            self.push_screen(ErrorModal(self.L("no_customer"), self.L("hint_pick_customer")))
+            self.push_screen(ErrorModal("no_customer", "hint_pick_customer", keys=True))
             return
         plan = self._order_args()
         if plan is None:
@@ -909,13 +958,20 @@ class AgentApp(App):
 
     @_drawing
     def on_order_progress(self, message: OrderProgress) -> None:
-        p = message.progress
+        p = self.progress = message.progress
         self.order_code = p.code
         self.order_status = p.status
-        main = self._main()
         if message.notice:
             self._log(f"{message.notice}: {p.code}")
+        self._draw_progress()
+
+    @_drawing
+    def _draw_progress(self) -> None:
+        main, p = self._main(), self.progress
         if main is None:
+            return
+        if p is None:
+            main.query_one("#progress", Static).update("")
             return
         steps = "  ".join(f"{'[b]✓[/b]' if done else '·'} {self.L('step_' + name)}" for name, done in p.steps)
         edit = f"  ({self.L('editable')})" if p.editable else ""

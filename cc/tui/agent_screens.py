@@ -17,12 +17,61 @@ from cc.i18n import t
 
 
 def localize_bindings(node: Any, locale: str) -> None:
-    """Binding descriptions are catalog keys; show them in the console's language."""
+    """Binding descriptions are catalog keys; show them in the console's language. The keys are kept on
+    the node, so it can be relabelled in another language later."""
     from dataclasses import replace
 
+    keys: dict[tuple[str, str], str] = node.__dict__.setdefault("_cc_binding_keys", {})
     mapping = node._bindings.key_to_bindings
     for key, bindings in list(mapping.items()):
-        mapping[key] = [replace(b, description=t(b.description, locale)) for b in bindings]
+        mapping[key] = [replace(b, description=t(keys.setdefault((key, b.action), b.description), locale))
+                        for b in bindings]
+
+
+def _form_state(screen: Any) -> dict[str, tuple[str, Any]]:
+    """What the user typed or picked on a screen, by widget id: inputs, selects, lists, tabs, focus."""
+    from textual.widgets import TabbedContent
+
+    state: dict[str, tuple[str, Any]] = {}
+    for widget in screen.query("Input, Select, OptionList, TabbedContent"):
+        if not widget.id:
+            continue
+        if isinstance(widget, Input | Select):
+            state[widget.id] = ("value", widget.value)
+        elif isinstance(widget, OptionList):
+            state[widget.id] = ("highlighted", widget.highlighted)
+        elif isinstance(widget, TabbedContent):
+            state[widget.id] = ("active", widget.active)
+    if screen.focused is not None and screen.focused.id:
+        state["__focus__"] = ("focus", screen.focused.id)
+    return state
+
+
+def _restore_state(screen: Any, state: dict[str, tuple[str, Any]]) -> None:
+    from textual.css.query import NoMatches
+
+    for widget_id, (attr, value) in state.items():
+        try:
+            if attr == "focus":
+                screen.query_one(f"#{widget_id}").focus()
+            else:
+                widget = screen.query_one(f"#{widget_id}")
+                if getattr(widget, attr) != value and not (attr == "highlighted" and value is None):
+                    setattr(widget, attr, value)
+        except (NoMatches, ValueError, LookupError):  # gone in the new composition, or a stale option
+            continue
+
+
+async def relabel(screen: Any, locale: str) -> None:
+    """Compose ``screen`` again in ``locale``: every label, key and placeholder; what the user typed, picked
+    and focused stays (a screen may redraw its own content after, in ``relabeled``)."""
+    state = _form_state(screen)
+    localize_bindings(screen, locale)
+    await screen.recompose()
+    _restore_state(screen, state)
+    redraw = getattr(screen, "relabeled", None)
+    if redraw is not None:
+        redraw()
 
 
 class Localized:
@@ -38,7 +87,8 @@ class Localized:
 
 
 class SignInScreen(Screen, Localized):
-    BINDINGS = [Binding("f1", "app.help", "help_key"), Binding("ctrl+q", "app.quit", "quit_key")]
+    BINDINGS = [Binding("f1", "app.help", "help_key"), Binding("f12", "app.language", "language_key"),
+                Binding("ctrl+q", "app.quit", "quit_key")]
 
     def __init__(self, user: str | None = None) -> None:
         super().__init__(id="sign-in")
@@ -80,16 +130,18 @@ class ErrorModal(ModalScreen[None], Localized):
 
     BINDINGS = [Binding("escape,enter", "dismiss", "close_key")]
 
-    def __init__(self, message: str, hint: str = "") -> None:
+    def __init__(self, message: str, hint: str = "", *, keys: bool = False) -> None:
+        """``keys``: the message and the hint are catalog keys (labelled in the console's language)."""
         super().__init__(id="error-modal")
         self._localize()
-        self.message, self.hint = message, hint
+        self.message, self.hint, self.keys = message, hint, keys
 
     def compose(self) -> ComposeResult:
+        message, hint = (self.L(self.message), self.L(self.hint) if self.hint else "") if self.keys else (self.message, self.hint)
         with Vertical(classes="modal-box error-box"):
-            yield Static(f"[b]{self.L('error')}:[/b] {self.message}", id="error-message", markup=True)
-            if self.hint:
-                yield Static(f"[b]{self.L('hint')}:[/b] {self.hint}", id="error-hint", markup=True)
+            yield Static(f"[b]{self.L('error')}:[/b] {message}", id="error-message", markup=True)
+            if hint:
+                yield Static(f"[b]{self.L('hint')}:[/b] {hint}", id="error-hint", markup=True)
             yield Button(self.L("close_key"), id="error-close")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -102,17 +154,21 @@ class ChoiceModal(ModalScreen[Any], Localized):
     BINDINGS = [Binding("escape", "cancel", "close_key")]
 
     def __init__(self, title: str, options: list[tuple[str, str]], *, text_label: str | None = None,
-                 modal_id: str = "choice-modal") -> None:
+                 modal_id: str = "choice-modal", keys: bool = False) -> None:
+        """``keys``: the title, the option labels and the text label are catalog keys."""
         super().__init__(id=modal_id)
         self._localize()
-        self.title_text, self.options, self.text_label = title, options, text_label
+        self.title_text, self.options, self.text_label, self.keys = title, options, text_label, keys
+
+    def _label(self, text: str) -> str:
+        return self.L(text) if self.keys else text
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="modal-box"):
-            yield Static(f"[b]{self.title_text}[/b]", markup=True)
-            yield OptionList(*[Option(label, id=key) for key, label in self.options], id="choice-list")
+            yield Static(f"[b]{self._label(self.title_text)}[/b]", markup=True)
+            yield OptionList(*[Option(self._label(label), id=key) for key, label in self.options], id="choice-list")
             if self.text_label:
-                yield Input(placeholder=self.text_label, id="choice-text")
+                yield Input(placeholder=self._label(self.text_label), id="choice-text")
 
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()
@@ -127,7 +183,8 @@ class ChoiceModal(ModalScreen[Any], Localized):
 
 class FormModal(ModalScreen[Any], Localized):
     """A few text fields; Enter on the last one (or ctrl+s) submits a dict of the values. ctrl+z undoes the
-    last change of a field (the line at the bottom says which)."""
+    last change of a field (the line at the bottom says which). The title and the field labels are catalog
+    keys; a select's option labels are shown as given."""
 
     BINDINGS = [Binding("escape", "cancel", "close_key"), Binding("ctrl+s", "submit", "save_key"),
                 Binding("ctrl+z", "undo", "undo_key")]
@@ -144,15 +201,19 @@ class FormModal(ModalScreen[Any], Localized):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="modal-box"):
-            yield Static(f"[b]{self.title_text}[/b]", markup=True)
+            yield Static(f"[b]{self.L(self.title_text)}[/b]", markup=True)
             if self.select:
                 key, label, options = self.select
-                yield Label(label)
-                yield Select([(text, value) for value, text in options], id=f"form-{key}", allow_blank=False)
-            for key, label, value in self.fields:
-                yield Label(label)
-                yield Input(value, placeholder=label, id=f"form-{key}")
+                yield Label(self.L(label))
+                picked = {"value": self.values.get(key) or options[0][0]} if options else {}
+                yield Select([(text, value) for value, text in options], id=f"form-{key}", allow_blank=False, **picked)
+            for key, label, _ in self.fields:
+                yield Label(self.L(label))
+                yield Input(self.values[key], placeholder=self.L(label), id=f"form-{key}")
             yield Static("", id="form-undo", classes="undo-hint")
+
+    def relabeled(self) -> None:
+        self._draw_hint()
 
     def on_mount(self) -> None:
         if self.select:
@@ -231,7 +292,14 @@ class SearchModal(ModalScreen[Any], Localized):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.app.run_search(event.value, self)
 
+    found: tuple | None = None
+
+    def relabeled(self) -> None:
+        if self.found is not None:
+            self.show_results(self.found)
+
     def show_results(self, found: tuple) -> None:
+        self.found = found
         results = self.query_one("#search-results", OptionList)
         results.clear_options()
         for f in found:
@@ -294,7 +362,8 @@ HELP_KEYS = (
     ("F1", "help_key"), ("F2", "ready_key"), ("F3", "pause_key"), ("F4", "away_key"), ("F5", "done_key"),
     ("F6", "search_key"), ("F7", "complaint_key"), ("F8", "calls_key"), ("F9", "wrap_up_key"),
     ("F10", "sign_out_key"), ("ctrl+s", "submit_key"), ("ctrl+e", "amend_key"), ("ctrl+x", "cancel_order_key"),
-    ("ctrl+z", "undo_key"), ("ctrl+k", "card_key"), ("ctrl+g", "order_key"), ("ctrl+n", "add_line_key"), ("ctrl+o", "history_key"), ("ctrl+t", "theme_key"),
+    ("ctrl+z", "undo_key"), ("ctrl+k", "card_key"), ("ctrl+g", "order_key"), ("ctrl+n", "add_line_key"),
+    ("ctrl+r", "remove_line_key"), ("ctrl+o", "history_key"), ("ctrl+t", "theme_key"), ("F12 ^l", "language_help"),
     ("ctrl+q", "quit_key"),
 )
 
