@@ -112,28 +112,30 @@ class ReservePool(ConnectionPool):
     Asterisk sets up 50 calls on the same two cores; 34 of 50 simultaneous calls paid it with 16 warmed;
     an open connection holds ~190 KiB).
 
-    ``reserve`` connections are opened at start; whenever a call leaves fewer free, a background thread
-    opens more, off the calls' path. Connections given back beyond ``keep`` are closed."""
+    ``reserve`` connections are opened at start; once calls have taken some and no call has started for a
+    moment (``quiet`` seconds: not during a burst, when the CPU is short), a background thread opens
+    more. A call finding none free opens its own. Connections given back beyond ``keep`` are closed."""
 
-    def __init__(self, path: str, keep: int = 64, reserve: int = 64) -> None:
+    def __init__(self, path: str, keep: int = 64, reserve: int = 64, quiet: float = 0.5) -> None:
         import threading
 
         super().__init__(path, keep)
         self.reserve = min(reserve, keep)
-        self._wanted = threading.Event()
+        self.quiet = quiet
+        self._taken = threading.Event()
         self.warm(self.reserve)
         threading.Thread(target=self._refill, name="db-reserve", daemon=True).start()
 
     def take(self):  # noqa: ANN201
-        conn = super().take()
-        if len(self._free) < self.reserve:
-            self._wanted.set()
-        return conn
+        self._taken.set()
+        return super().take()
 
     def _refill(self) -> None:
-        while self._wanted.wait():
-            self._wanted.clear()
-            while len(self._free) < self.reserve:
+        while self._taken.wait():
+            self._taken.clear()
+            while self._taken.wait(self.quiet):  # a burst is going on: wait for it to end
+                self._taken.clear()
+            while len(self._free) < self.reserve and not self._taken.is_set():
                 try:
                     conn = connect(self.path)
                 except Exception:  # noqa: BLE001 - a call opens its own then (ConnectionPool.take)

@@ -1,0 +1,50 @@
+"""The FastAGI server's connection reserve: opened at start, topped up only once calls stop arriving."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+
+from cc.telephony.handlers import ReservePool
+
+
+def _wait_for(predicate, timeout: float = 5.0) -> bool:  # noqa: ANN001
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return predicate()
+
+
+def test_the_reserve_is_open_at_start_and_refilled_after_a_burst(tmp_path):
+    db = str(tmp_path / "cc.db")
+    sqlite3.connect(db).close()  # the pool only opens connections: no schema needed
+    pool = ReservePool(db, keep=8, reserve=4, quiet=0.2)
+    assert len(pool._free) == 4
+    taken = [pool.take() for _ in range(6)]  # a burst bigger than the reserve: the last two open their own
+    assert len(pool._free) == 0
+    assert all(conn.execute("SELECT 1").fetchone() == (1,) for conn in taken)
+    assert _wait_for(lambda: len(pool._free) == 4)  # topped up once no call started for 0.2 s
+    for conn in taken:
+        pool.give(conn)
+    assert len(pool._free) == 8  # given back up to keep; beyond it they are closed
+    extra = pool.take()
+    pool.give(extra)
+    pool.give(pool.take())
+    assert len(pool._free) == 8
+
+
+def test_no_connection_is_opened_while_calls_keep_arriving(tmp_path):
+    db = str(tmp_path / "cc.db")
+    sqlite3.connect(db).close()  # the pool only opens connections: no schema needed
+    pool = ReservePool(db, keep=8, reserve=4, quiet=0.3)
+    held = [pool.take() for _ in range(4)]
+    started = time.monotonic()
+    while time.monotonic() - started < 0.6:  # a new call every 0.1 s: never quiet for 0.3 s
+        pool.give(pool.take())
+        assert len(pool._free) == 1  # the one connection going round; none opened in the background
+        time.sleep(0.1)
+    assert _wait_for(lambda: len(pool._free) == 4)
+    for conn in held:
+        pool.give(conn)
