@@ -185,6 +185,7 @@ class AcdService:
                     "waiting_id": r["id"], "call_id": r["call_id"], "caller": r["caller"], "vip": bool(r["vip"]),
                     "priority": r["priority"], "status": r["status"], "ahead": ahead, "agent": r["agent"],
                     "waited_seconds": round(now_s - call.entered, 1), "attempts": r["attempts"],
+                    "divert": r.get("divert"),  # voicemail (a supervisor's), transfer, calling (a call back)
                 })
             out.append({"queue": acd.queue_to_dict(self.queue(qname)) | {"name": qname}, "callers": callers})
         return out

@@ -125,6 +125,7 @@ def test_voicemail_divert_is_not_dispatched(acd, sup):
     assert acd.dispatch() == []
     view = acd.poll(wid)
     assert (view.divert, view.divert_by) == ("voicemail", "sue")
+    assert acd.queue_status("orders")[0]["callers"][0]["divert"] == "voicemail"
     with pytest.raises(Refused, match="already"):
         acd.send_to_voicemail(wid, by=sup)
     with pytest.raises(PermissionDenied):
