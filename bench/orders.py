@@ -49,6 +49,28 @@ def _through_services(link: object | None) -> tuple[float, float]:
         return pipeline, drain
 
 
+def _cost_per_order(orders: int = 200) -> tuple[float, float]:
+    """What one order (entry + confirmation) writes, independent of the machine's load: SQL statements
+    run, and WAL pages (4 KiB frames: the bytes every commit writes and a checkpoint later fsyncs)."""
+    import os
+
+    with tempfile.TemporaryDirectory() as tmp:
+        services, phones = _services(Path(tmp), None)
+        conn = services.db.conn
+        conn.execute("PRAGMA wal_autocheckpoint=0")  # keep every frame in the WAL to count them
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        statements: list[str] = []
+        conn.set_trace_callback(statements.append)
+        for i in range(orders):
+            order = services.orders.new(phone=phones[i % len(phones)], items=[("MILK-1L", 1)], deliveries=30)
+            services.orders.confirm(order.code, deliver_now=False)
+        conn.set_trace_callback(None)
+        page = conn.execute("PRAGMA page_size").fetchone()[0]
+        frames = (os.path.getsize(Path(tmp) / "bench.db-wal") - 32) / (page + 24)
+        conn.execute("PRAGMA wal_autocheckpoint=10000")
+        return len(statements) / orders, frames / orders
+
+
 def _bare_sqlite() -> float:
     with tempfile.TemporaryDirectory() as tmp:
         conn = sqlite3.connect(str(Path(tmp) / "bare.db"), isolation_level=None)
@@ -86,7 +108,10 @@ def _bare_sqlite() -> float:
 def run() -> list[dict]:
     baseline = _bare_sqlite()
     pipeline, drain = _through_services(None)  # the real dairy drop folder: one fsynced file per order
+    statements, pages = _cost_per_order()
     return [
         figure("orders.entered_confirmed_per_s", pipeline, "orders/s", baseline=baseline, target=1000),
         figure("orders.dairy_files_per_s", drain, "orders/s"),
+        figure("orders.statements_per_order", statements, "statements"),  # BEGIN/COMMIT included
+        figure("orders.wal_pages_per_order", pages, "pages"),
     ]
