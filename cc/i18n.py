@@ -61,7 +61,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "undo_hint": "ctrl+z 撤销：{what}", "undo_add": "加入 {item}", "undo_remove": "删除 {item}",
         "undo_qty": "{item} 数量 {old} → {new}", "undo_field": "{field} {old} → {new}", "remove_line_key": "删除商品",
         "frequency": "配送频率", "language_key": "English", "add_to": "补充到投诉",
-        "language_help": "切换为 English", "language_now": "已切换为中文",
+        "language_help": "切换为 English", "language_now": "已切换为中文", "call_outbound": "外呼通话",
     },
     "en": {
         "awaiting_confirmation": "awaiting confirmation", "sent_to_dairy": "sent to dairy", "in_delivery": "in delivery",
@@ -97,7 +97,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "undo_hint": "ctrl+z undoes: {what}", "undo_add": "add {item}", "undo_remove": "remove {item}",
         "undo_qty": "{item} quantity {old} → {new}", "undo_field": "{field} {old} → {new}", "remove_line_key": "remove item",
         "language_key": "中文", "add_to": "add to complaint",
-        "language_help": "switch to 中文", "language_now": "now in English",
+        "language_help": "switch to 中文", "language_now": "now in English", "call_outbound": "Outbound call:",
     },
 }
 

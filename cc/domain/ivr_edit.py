@@ -151,9 +151,6 @@ class Draft:
         self.changes = max(self.changes - 1, 0)
         return what
 
-    def saved(self) -> None:
-        self.changes = 0
-
     # -- edits --------------------------------------------------------------------------------------------
     def set_fields(self, nid: str, values: dict[str, Any]) -> bool:
         """Set a node's fields (None or "" removes one). Returns False when nothing changed."""

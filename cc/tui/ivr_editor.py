@@ -452,7 +452,6 @@ class IvrEditorApp(App):
         self.message = ""
         self.quit_armed = False
         self.save_over = False  # set when a save met a newer version: the next save overwrites it
-        self.problems: list[str] = []  # the last check's lines
 
     def L(self, key: str) -> str:  # noqa: N802
         return t(key, self.locale)
@@ -571,11 +570,10 @@ class IvrEditorApp(App):
         from cc.services.ivr import blocking
 
         problems = message.problems
-        self.problems = [problem_line(p) for p in problems]
         if message.saved_id is not None:
             self.tree_id, self.save_over = message.saved_id, False
-            if self.draft:
-                self.draft.saved()
+            if self.draft:  # edits made while the save ran are still unsaved
+                self.draft.changes = max(self.draft.changes - self._saving_changes, 0)
             text = self.L("ivr_saved").format(id=message.saved_id)
             if problems:
                 text += " · " + self.L("ivr_warnings").format(n=_missing_files(problems))
@@ -594,6 +592,7 @@ class IvrEditorApp(App):
             self._say(text)
 
     _saving = False
+    _saving_changes = 0
 
     def on_done(self, message: Done) -> None:
         if message.files is not None:
@@ -862,6 +861,7 @@ class IvrEditorApp(App):
             return
         self._flush_focused()
         self._saving = True
+        self._saving_changes = self.draft.changes
         self._check(copy.deepcopy(self.draft.data), True, None if self.save_over else self.tree_id)
 
     def action_export(self) -> None:
