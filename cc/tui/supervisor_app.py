@@ -141,6 +141,7 @@ class WallboardScreen(Screen, Localized):
 
     def on_mount(self) -> None:
         self.ready = True
+        self.query_one("#sv-agents", LiveTable).focus()  # arrows move the agent cursor from the start
         self.app.wallboard_ready()
 
 
@@ -458,7 +459,12 @@ class SupervisorApp(App):
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         main, board = self._main(), self.board
-        if main is not None and board is not None:
+        if main is None:
+            return
+        tables = event.pane.query(LiveTable)
+        if tables:
+            tables.first().focus()  # the shown list takes the arrow keys
+        if board is not None:
             self._draw()
 
     # -- actions -----------------------------------------------------------------------------------------

@@ -160,7 +160,8 @@ def test_raise_priority_move_and_voicemail(db_file, clock):
         acd, db = _acd(db_file, clock)
         async with app.run_test(size=(120, 40)) as pilot:
             await _signed_in(pilot)
-            await _select_caller(pilot, 2)
+            await pilot.press("2", "down")  # the callers tab takes the arrow keys: the second caller
+            assert app.selected_caller().waiting_id == 2
             await pilot.press("plus")
             await until(pilot, lambda: acd.store.waiting(2)["priority"] == 10)
             await pilot.press("m")
