@@ -283,12 +283,14 @@ class Draft:
         node["branches"] = dict(items)
         return True
 
-    def move(self, parent: str, slot: str, menu: str, key: str, when: Any = KEEP) -> None:
+    def move(self, parent: str, slot: str, menu: str, key: str, when: Any = KEEP, target: str | None = None) -> None:
         """Move a branch (with what it leads to) to ``menu`` on ``key``; the same menu with another key
         changes the branch's key. ``when``: the branch's condition (known | unknown | vip | None), kept
-        unless given."""
+        unless given; ``target``: another existing node for the branch to lead to."""
         if when is not KEEP and when is not None and when not in ivr.CONDITIONS:
             raise EditError(f"a branch's condition is one of: {', '.join(ivr.CONDITIONS)} (or none)")
+        if target and target not in self.nodes:
+            raise EditError(f"there is no node '{target}' (a new node is added with a new branch)")
         source = self.node(parent)
         target_menu = self.node(menu)
         if target_menu.get("kind") != "menu":
@@ -304,9 +306,10 @@ class Draft:
         self._undo.append((f"move {parent} {slot} -> {menu} {key}", before))
         del self._undo[:-MAX_UNDO]
         self.changes += 1
-        if when is not KEEP:
-            target = branch_target(value)
-            value = {"to": target, "when": when} if when else target
+        if when is not KEEP or target:
+            cond = (value.get("when") if isinstance(value, dict) else None) if when is KEEP else when
+            to = target or branch_target(value)
+            value = {"to": to, "when": cond} if cond else to
         target_menu.setdefault("branches", {})[key] = value
 
     def delete_node(self, nid: str) -> None:

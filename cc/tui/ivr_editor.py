@@ -818,14 +818,15 @@ class IvrEditorApp(App):
         current = key_of(row.slot) or ""
         value = (self.draft.nodes[row.parent].get("branches") or {}).get(current) if current else None
         when = str(value.get("when") or "") if isinstance(value, dict) else ""
-        fields = [("menu", self.L("ivr_to_menu"), row.parent), ("when", self.L("ivr_when"), when),
-                  ("key", self.L("ivr_key"), current)]
+        fields = [("target", self.L("ivr_leads_to"), row.node), ("menu", self.L("ivr_to_menu"), row.parent),
+                  ("when", self.L("ivr_when"), when), ("key", self.L("ivr_key"), current)]
 
         def done(values: dict | None) -> None:
             if values:
                 menu, key, cond = values["menu"].strip(), values["key"].strip(), values["when"].strip() or None
-                self._edit(lambda: self.draft.move(row.parent or "", row.slot or "", menu, key, cond),
-                           select_node=row.node, select_row=Row(0, row.node, menu, "branch:" + key, key))
+                to = values["target"].strip() or row.node
+                self._edit(lambda: self.draft.move(row.parent or "", row.slot or "", menu, key, cond, to),
+                           select_node=to, select_row=Row(0, to, menu, "branch:" + key, key))
 
         self.push_screen(FieldsModal(f"{self.L('ivr_move_title')}: {row.parent} {row.label} → {row.node}", fields,
                                    modal_id="move-modal"), done)

@@ -141,3 +141,13 @@ def test_tree_settings(draft):
     draft.undo()
     draft.undo()
     assert draft.data == Draft(read_tree_file(DEFAULT_TREE).plain).data
+
+
+def test_move_can_point_a_branch_elsewhere(draft):
+    draft.move("main", "branch:2", "main", "2", target="balance")  # the condition stays
+    assert draft.nodes["main"]["branches"]["2"] == {"to": "balance", "when": "known"}
+    draft.move("main", "branch:4", "main", "4", None, "operator")
+    assert draft.nodes["main"]["branches"]["4"] == "operator"
+    assert [r.node for r in draft.outline() if r.label == "unreachable"] == ["voicemail"]  # balance leads back to self_service
+    with pytest.raises(EditError, match="no node 'nowhere'"):
+        draft.move("main", "branch:1", "main", "1", target="nowhere")
