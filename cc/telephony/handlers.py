@@ -76,7 +76,7 @@ def build_runtime(
 
     def store_factory() -> CallStore:
         if writer is not None and pool is not None:
-            return QueuedCallStore(pool.take(), writer, pool.give)
+            return QueuedCallStore(BorrowedConnection(pool), writer)
         if shared is not None:
             return CallStore(shared, release=_keep)
         return CallStore(connect(config.db))
@@ -85,7 +85,12 @@ def build_runtime(
         from cc.services.ivr import IvrService
 
         source = Path(config.ivr.tree) if config.ivr.tree else None
-        return IvrService(store, clock, settings.prompts_dir, source, actor="agi").ensure_tree()
+        own = CallStore(connect(config.db)) if isinstance(store.conn, BorrowedConnection) else None  # writes in a transaction
+        try:
+            return IvrService(own or store, clock, settings.prompts_dir, source, actor="agi").ensure_tree()
+        finally:
+            if own is not None:
+                own.close()
 
     lookup = services_lookup(services) if services is not None else store_lookup
     trees = TreeSource(fallback)
@@ -106,42 +111,95 @@ def _keep(conn: Any) -> None:
     """A store's release when the connection outlives it (``one_connection``)."""
 
 
+class BorrowedConnection:
+    """A FastAGI call's connection: each statement borrows one of the server's pooled connections for just
+    as long as it runs, reads its rows and hands it back. A call reads a few rows at its start (caller,
+    tree) and queues its writes (``QueuedCallStore``), so 200 simultaneous calls need a handful of
+    connections, not 200: none is opened while a burst of calls is set up. No transactions here."""
+
+    in_transaction = False
+
+    def __init__(self, pool: ConnectionPool) -> None:
+        self.pool = pool
+
+    def execute(self, sql: str, params: Any = ()) -> _Fetched:
+        if sql.lstrip()[:9].upper().startswith(("BEGIN", "SAVEPOINT")):
+            raise RuntimeError("a borrowed connection runs single statements, not transactions")
+        conn = self.pool.take()
+        try:
+            return _Fetched(conn.execute(sql, params))
+        finally:
+            self.pool.give(conn)
+
+    def close(self) -> None:
+        pass
+
+
+class _Fetched:
+    """A statement's result, read in full before its connection went back to the pool."""
+
+    def __init__(self, cursor: Any) -> None:
+        self.description = cursor.description
+        self.rowcount = cursor.rowcount
+        self.lastrowid = cursor.lastrowid
+        self._rows = cursor.fetchall()
+
+    def fetchall(self) -> list:
+        rows, self._rows = self._rows, []
+        return rows
+
+    def fetchone(self) -> Any:
+        return self._rows.pop(0) if self._rows else None
+
+    def __iter__(self) -> Any:
+        return iter(self.fetchall())
+
+
 class ReservePool(ConnectionPool):
-    """The FastAGI server's connections: some are always open and ready, so a burst of new calls does not
-    open them between the AGI environment and ANSWER (a connection costs ~3 ms of CPU here, far more while
-    Asterisk sets up 50 calls on the same two cores; 34 of 50 simultaneous calls paid it with 16 warmed;
-    an open connection holds ~190 KiB).
+    """The FastAGI server's connections, lent statement by statement (``BorrowedConnection``). Some are
+    open from the start, so a burst of new calls does not open any while it is set up (a connection costs
+    ~2-10 ms of CPU here while Asterisk sets up calls on the same two cores; ~190 KiB each).
 
-    ``reserve`` connections are opened at start; once calls have taken some and no call has started for a
-    moment (``quiet`` seconds: not during a burst, when the CPU is short), a background thread opens
-    more. A call finding none free opens its own. Connections given back beyond ``keep`` are closed."""
+    ``reserve`` connections are opened at start; when borrowing has left fewer free, a background thread
+    opens more once no statement has borrowed one for ``quiet`` seconds (not during a burst, when the CPU
+    is short). A statement finding none free opens its own. Beyond ``keep`` free, given-back ones close."""
 
-    def __init__(self, path: str, keep: int = 64, reserve: int = 64, quiet: float = 0.5) -> None:
+    def __init__(self, path: str, keep: int = 64, reserve: int = 32, quiet: float = 0.5) -> None:
         import threading
+        import time
 
         super().__init__(path, keep)
         self.reserve = min(reserve, keep)
         self.quiet = quiet
-        self._taken = threading.Event()
+        self._clock = time.monotonic
+        self._last_take = self._clock()
+        self._wanted = threading.Event()
         self.warm(self.reserve)
         threading.Thread(target=self._refill, name="db-reserve", daemon=True).start()
 
     def take(self):  # noqa: ANN201
-        self._taken.set()
-        return super().take()
+        self._last_take = self._clock()
+        conn = super().take()
+        if len(self._free) < self.reserve and not self._wanted.is_set():
+            self._wanted.set()
+        return conn
 
     def _refill(self) -> None:
-        while self._taken.wait():
-            self._taken.clear()
-            while self._taken.wait(self.quiet):  # a burst is going on: wait for it to end
-                self._taken.clear()
-            while len(self._free) < self.reserve and not self._taken.is_set():
+        import time
+
+        while self._wanted.wait():
+            while (left := self.quiet - (self._clock() - self._last_take)) > 0:  # a burst: wait for it to end
+                time.sleep(left)
+            self._wanted.clear()
+            while len(self._free) < self.reserve and self._clock() - self._last_take >= self.quiet:
                 try:
                     conn = connect(self.path)
-                except Exception:  # noqa: BLE001 - a call opens its own then (ConnectionPool.take)
+                except Exception:  # noqa: BLE001 - a statement opens its own then (ConnectionPool.take)
                     break
                 with self._lock:
                     self._free.append(conn)
+            if len(self._free) < self.reserve:
+                self._wanted.set()  # a call came in meanwhile: later
 
 
 def _lazy_acd_hook(config: Config, clock: Clock) -> Any:

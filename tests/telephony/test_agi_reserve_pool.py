@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlite3
 import time
 
+import pytest
+
 from cc.telephony.handlers import ReservePool
 
 
@@ -48,3 +50,23 @@ def test_no_connection_is_opened_while_calls_keep_arriving(tmp_path):
     assert _wait_for(lambda: len(pool._free) == 4)
     for conn in held:
         pool.give(conn)
+
+
+def test_a_call_borrows_a_connection_per_statement_and_gives_it_back(tmp_path):
+    from cc.store.db import open_db
+    from cc.telephony.handlers import BorrowedConnection
+
+    db = str(tmp_path / "cc.db")
+    setup = open_db(db)
+    setup.conn.execute("INSERT INTO customers (phone, name, created_at, updated_at) VALUES ('+8613800138000', '张三', '', '')")
+    setup.conn.close()
+    pool = ReservePool(db, keep=4, reserve=2, quiet=0.2)
+    borrowed = BorrowedConnection(pool)
+    rows = borrowed.execute("SELECT phone, name FROM customers WHERE phone = ?", ("+8613800138000",))
+    assert [d[0] for d in rows.description] == ["phone", "name"]
+    assert rows.fetchone() == ("+8613800138000", "张三") and rows.fetchone() is None
+    assert len(pool._free) == 2  # given back as soon as the rows were read
+    assert list(borrowed.execute("SELECT count(*) FROM customers")) == [(1,)]
+    with pytest.raises(RuntimeError, match="not transactions"):
+        borrowed.execute("BEGIN IMMEDIATE")
+    assert len(pool._free) == 2
