@@ -202,7 +202,7 @@ class WallboardConfig:
     service_level_target: float = 0.8  # alert when a queue's service level today falls below this (0-1)
     service_level_min_offered: int = 5  # ... once at least this many callers were offered today
     caller_wait_alert_seconds: int = 120  # alert when a caller waits longer (critical at twice as long)
-    modem_stale_seconds: int = 120  # a modem whose worker wrote no heartbeat for this long is down
+    modem_stale_seconds: int = 0  # a modem with no heartbeat this long is down; 0: as `cc sms status` (3 x sms.heartbeat_seconds, >= 90)
     agi_stale_seconds: int = 30  # the FastAGI server is down when its heartbeat is older (it beats every 5 s)
     stuck_ringing_seconds: int = 60  # alert when an agent stays ringing longer (0: never)
     stuck_on_call_seconds: int = 1800  # ... on one call longer

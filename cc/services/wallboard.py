@@ -35,7 +35,9 @@ def thresholds(config: Any) -> wb.Thresholds:
     w = config.wallboard
     return wb.Thresholds(
         service_level_target=w.service_level_target, service_level_min_offered=w.service_level_min_offered,
-        caller_wait_seconds=w.caller_wait_alert_seconds, modem_stale_seconds=w.modem_stale_seconds,
+        caller_wait_seconds=w.caller_wait_alert_seconds,
+        # 0: the rule `cc sms status` uses for a live modem (SmsService.status)
+        modem_stale_seconds=w.modem_stale_seconds or int(max(3 * config.sms.heartbeat_seconds, 90)),
         agi_stale_seconds=w.agi_stale_seconds,
         stuck_seconds={"ringing": w.stuck_ringing_seconds, "on_call": w.stuck_on_call_seconds,
                        "wrap_up": w.stuck_wrap_up_seconds, "paused": w.stuck_paused_seconds,
