@@ -177,6 +177,7 @@ class SupervisorApp(App):
         self.frame_parts: deque[tuple[float, float, float, float]] = deque(maxlen=stats_keep)
         self.activity: list[str] = []
         self._labels: dict[str, str] = {}  # queue name -> label, from the last snapshot
+        self._tones: tuple[str, dict[str, str]] = ("", {})  # (theme, its colours)
 
     def L(self, key: str) -> str:  # noqa: N802
         return t(key, self.locale)
@@ -314,6 +315,14 @@ class SupervisorApp(App):
         elif tabs == "tab-health":
             self._draw_health(main, board)
 
+    def _tone(self, name: str, *, bold: bool = True) -> str:
+        """A Rich style from the theme's colour ``name`` (error, primary, accent...): readable in the light
+        and the dark theme alike."""
+        if self._tones[0] != self.theme:
+            self._tones = (self.theme, self.get_css_variables())  # 2 ms: once per theme, not per row
+        color = self._tones[1].get(name, "red")
+        return f"bold {color}" if bold else color
+
     def _local(self, at: str) -> str:
         from datetime import datetime
 
@@ -375,7 +384,7 @@ class SupervisorApp(App):
                 ready = f"{q.agents_ready}/{q.agents_serving}"
             sl = Text(pct(f.service_level))
             if f.service_level is not None and f.service_level < board.service_level_target:
-                sl.stylize("bold red")
+                sl.stylize(self._tone("error"))
             rows.append((q.name if q else "*", (name, str(waiting), dur(longest), sl, dur(f.asa_seconds),
                                                 dur(f.aht_seconds), str(f.offered), str(f.answered),
                                                 str(f.abandoned), ready)))
@@ -389,7 +398,7 @@ class SupervisorApp(App):
         call = " ".join(x for x in (a.customer or "", a.caller or "") if x) or "-"
         heartbeat: str | Text = dur(a.heartbeat_age_seconds)
         if a.stale:
-            heartbeat = Text(f"⚠ {dur(a.heartbeat_age_seconds)}", style="bold red")
+            heartbeat = Text(f"⚠ {dur(a.heartbeat_age_seconds)}", style=self._tone("error"))
         queue = self._labels.get(a.queue or "", a.queue or "-")
         return (a.display_name or a.user, state, dur(a.seconds_in_state), call, queue, str(a.calls_today),
                 str(a.orders_today), heartbeat)
@@ -413,17 +422,17 @@ class SupervisorApp(App):
         width = max(30, main.size.width - 4)
         out = Text()
         out.append(L("sv_chart_calls") + "\n", style="bold")
-        out.append_text(columns([(L("sv_today"), c.calls_today, "bold cyan"),
-                                 (L("sv_yesterday"), c.calls_yesterday, "magenta")],
+        out.append_text(columns([(L("sv_today"), c.calls_today, self._tone("primary")),
+                                 (L("sv_yesterday"), c.calls_yesterday, self._tone("accent", bold=False))],
                                 height=5, width=width, axis=("00:00", "12:00", "24:00")))
         out.append("\n\n" + L("sv_chart_waiting") + "\n", style="bold")
         minutes = c.waiting_minutes
         axis = (minutes[0], minutes[-1]) if minutes else ()
-        out.append_text(columns([(L("sv_waiting"), c.waiting_last_hour, "yellow")], height=4, width=width, axis=axis))
+        out.append_text(columns([(L("sv_waiting"), c.waiting_last_hour, self._tone("warning", bold=False))], height=4, width=width, axis=axis))
         out.append("\n\n" + L("sv_chart_funnel") + "\n", style="bold")
         f = c.funnel
         out.append_text(hbars([(L("sv_entered"), f.entered), (L("confirmed"), f.confirmed), (L("charged"), f.charged),
-                               (L("sent_to_dairy"), f.sent_to_dairy)], width=width, style="green"))
+                               (L("sent_to_dairy"), f.sent_to_dairy)], width=width, style=self._tone("success", bold=False)))
         _set(main.query_one("#sv-charts", Static), out)
 
     def _draw_health(self, main: WallboardScreen, board: Wallboard) -> None:
@@ -438,7 +447,7 @@ class SupervisorApp(App):
                     f" · {L('sv_queue_depth')} {m.queue_depth} · {L('sv_sent')} {m.sent_count}")
             if m.last_error:
                 line += f" · {m.last_error}"
-            out.append(("✗ " if m.down else "✓ ") + line + "\n", style="bold red" if m.down else "")
+            out.append(("✗ " if m.down else "✓ ") + line + "\n", style=self._tone("error") if m.down else "")
         if not board.sms.modems:
             out.append(L("sv_no_modems") + "\n", style="dim")
         s = board.sms
@@ -454,7 +463,7 @@ class SupervisorApp(App):
             out.append(L("sv_agi_unknown"), style="dim")
         else:
             out.append(f"{a.name or 'agi'}: {L('sv_up') if a.up else L('sv_down')} · {L('sv_heartbeat')} "
-                       f"{dur(a.heartbeat_age_seconds)}", style="" if a.up else "bold red")
+                       f"{dur(a.heartbeat_age_seconds)}", style="" if a.up else self._tone("error"))
         _set(main.query_one("#sv-health", Static), out)
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
@@ -610,6 +619,11 @@ class SupervisorApp(App):
 
     def action_toggle_dark(self) -> None:
         self.theme = "textual-light" if self.theme == "textual-dark" else "textual-dark"
+        main = self._main()
+        if main is not None and self.board is not None:
+            for widget in main.query(Static):
+                widget._sv_text = None  # type: ignore[attr-defined]  # colours come from the theme: redraw
+            self._draw()
 
 
 # -- composition -----------------------------------------------------------------------------------------

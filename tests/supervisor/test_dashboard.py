@@ -47,6 +47,12 @@ def test_sign_in_shows_the_wallboard(db_file, clock):
             assert app.screen.query_one("#sv-agents").row_count == 2
             assert app.screen.query_one("#sv-queues").row_count == 3  # two queues and the totals
             assert "sim-2" in str(app.screen.query_one("#sv-alerts").render())
+            await pilot.press("3")  # charts
+            charts = app.screen.query_one("#sv-charts")
+            assert "█" in str(charts.render())
+            await pilot.press("ctrl+t")  # light theme: the charts are drawn again in its colours
+            assert app.theme == "textual-light"
+            assert "█" in str(charts.render())
 
     asyncio.run(scenario())
 
