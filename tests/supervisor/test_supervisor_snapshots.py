@@ -1,6 +1,6 @@
 """Snapshots of the supervisor dashboard on fixed data (a frozen ``Wallboard``): the wallboard in zh_CN and
 en at 80x24 and 120x40, the charts and the gateway tab, the light theme, help. Update after a deliberate
-change with: pytest tests/supervisor/test_snapshots.py --snapshot-update"""
+change with: pytest tests/supervisor/test_supervisor_snapshots.py --snapshot-update"""
 
 from __future__ import annotations
 
