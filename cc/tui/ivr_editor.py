@@ -452,6 +452,7 @@ class IvrEditorApp(App):
         self.message = ""
         self.quit_armed = False
         self.save_over = False  # set when a save met a newer version: the next save overwrites it
+        self.flagged: set[str] = set()  # nodes the last check found problems in (marked in the tree)
 
     def L(self, key: str) -> str:  # noqa: N802
         return t(key, self.locale)
@@ -572,6 +573,9 @@ class IvrEditorApp(App):
         problems = message.problems
         if message.saved_id is not None:
             self.tree_id, self.save_over = message.saved_id, False
+            if self.flagged:
+                self.flagged = set()
+                self.redraw(forms=False)
             if self.draft:  # edits made while the save ran are still unsaved
                 self.draft.changes = max(self.draft.changes - self._saving_changes, 0)
             text = self.L("ivr_saved").format(id=message.saved_id)
@@ -580,6 +584,8 @@ class IvrEditorApp(App):
             self._say(text)
             return
         errors = blocking(problems)
+        self.flagged = {p.node for p in errors if p.node}
+        self.redraw(forms=False)  # the nodes with problems get a mark in the tree
         if errors:
             self._say(self.L("ivr_not_saved").format(n=len(errors)) if self._saving else
                       self.L("ivr_problems").format(n=len(errors)))
@@ -648,7 +654,8 @@ class IvrEditorApp(App):
         node = self.draft.nodes[row.node]
         kind = self.L("ivr_kind_" + str(node.get("kind")))
         label = f" “{node['label']}”" if node.get("label") else ""
-        return f"{edge}: {row.node} · {kind}{label}"
+        mark = "⚠ " if row.node in self.flagged else ""
+        return f"{edge}: {mark}{row.node} · {kind}{label}"
 
     def redraw(self, select_node: str | None = None, forms: bool = True) -> None:
         """Draw the outline again and keep the selection (the same edge, else the same node); ``forms``:

@@ -35,6 +35,12 @@ def test_edit_fail_check_save_export_reimport(db_file, tmp_path):
             assert "order_agent: a queue node needs 'queue' (the service queue's name)" in text
             await pilot.press("escape")
             assert app.tree_id == 1
+            labels, todo = [], list(app.query_one("#outline").root.children)
+            while todo:
+                item = todo.pop()
+                labels.append(str(item.label))
+                todo += item.children
+            assert "1: ⚠ order_agent · queue" in labels  # marked in the tree until a clean check or save
             await select(pilot, "order_agent", "main")
             await set_field(pilot, "f-queue", "vip_orders")
             await select(pilot, "main")
@@ -48,7 +54,7 @@ def test_edit_fail_check_save_export_reimport(db_file, tmp_path):
             await pilot.press("escape")
             await pilot.press("ctrl+s")  # again: this version goes over it
             await until(pilot, lambda: app.tree_id == 3, "the save")
-            assert app.draft.changes == 0 and "saved as version 3" in app.message
+            assert app.draft.changes == 0 and "saved as version 3" in app.message and not app.flagged
             await pilot.press("f9")
             await fill_modal(pilot, "export-modal", {"path": str(exported)})
             await until(pilot, lambda: exported.exists() and "exported" in app.message, "the export")
