@@ -155,11 +155,12 @@ class MainScreen(Screen, Localized):
         Binding("f9", "app.wrap_up", "wrap_up_key"),
         Binding("f10", "app.sign_out", "sign_out_key"),
         Binding("f12", "app.language", "language_key"),
-        Binding("ctrl+k", "app.tab('tab-card')", "card_key", show=False),
+        # priority: an Input of the order form would take ctrl+k (delete to the end) and ctrl+e (end)
+        Binding("ctrl+k", "app.tab('tab-card')", "card_key", show=False, priority=True),
         Binding("ctrl+g", "app.tab('tab-order')", "order_key", show=False),
         Binding("ctrl+n", "app.add_line", "add_line_key"),
         Binding("ctrl+s", "app.submit_order", "submit_key"),
-        Binding("ctrl+e", "app.amend_order", "amend_key", show=False),
+        Binding("ctrl+e", "app.amend_order", "amend_key", show=False, priority=True),
         Binding("ctrl+x", "app.cancel_order", "cancel_order_key", show=False),
         Binding("ctrl+z", "app.undo", "undo_key", show=False),
         Binding("ctrl+r", "app.remove_line", "remove_line_key", show=False),
@@ -420,6 +421,10 @@ class AgentApp(App):
             return
         call = self.snapshot.call if self.snapshot else None
         banner = main.query_one("#call-banner", Static)
+        if call is None and self.wrap_call is not None and self.wrap_call[1]:  # a click-to-dial or picked-up call
+            banner.update(f" {self.L('call_outbound')} {self.wrap_call[1]}")
+            banner.add_class("ringing")
+            return
         if call is None:
             banner.update(self.L("no_call"))
             banner.remove_class("ringing")
@@ -539,8 +544,8 @@ class AgentApp(App):
         main = self._main()
         if main is not None:
             main.query_one(TabbedContent).active = tab
-            if tab == "tab-order":
-                main.query_one("#product", Select).focus()
+            # Focus moves into the tab shown (a field still focused in a hidden tab would bring its tab back).
+            main.query_one({"tab-order": "#product", "tab-card": "#card-scroll"}.get(tab, f"#{tab} VerticalScroll")).focus()
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
@@ -577,6 +582,7 @@ class AgentApp(App):
     def _prompt_wrap(self, call_id: str, caller: str) -> None:
         """The wrap-up form for a call that just ended (once per call)."""
         self.wrap_call, self._wrap_on_call = None, False
+        self._draw_banner()
         if call_id and call_id in self._wrapped:
             return
         if any(s.id == "wrap-modal" for s in self.screen_stack):
@@ -589,8 +595,10 @@ class AgentApp(App):
         if any(s.id == "wrap-modal" for s in self.screen_stack):
             return
         call_id, caller = self.wrap_call or (self._last_call_id(), self.card.phone if self.card else "")
+        self.wrap_call, self._wrap_on_call = None, False
         if call_id:
             self._wrapped.add(call_id)
+        self._draw_banner()
         self._wrap_form(call_id, caller)
 
     def _wrap_form(self, call_id: str, caller: str) -> None:
@@ -692,7 +700,7 @@ class AgentApp(App):
                 "\n".join(f"{o.code} {self.L(o.status)} {o.start_date} {o.items} {format_yuan(o.total_fen)}"
                           for o in lines) or "-")
             if switch:
-                main.query_one(TabbedContent).active = "tab-history"
+                self.action_tab("tab-history")
 
     def action_complaint(self) -> None:
         if self.card is None or not self.card.known:
@@ -745,6 +753,7 @@ class AgentApp(App):
             self.on_card_loaded(CardLoaded(r.card, True))
         if r.action in ("dial", "pickup") and r.call_id:
             self.wrap_call, self._wrap_on_call = (r.call_id, r.caller), False
+            self._draw_banner()
         if r.ends_call:
             self._prompt_wrap(*(self.wrap_call or (self._last_call_id(), self.card.phone if self.card else "")))
 

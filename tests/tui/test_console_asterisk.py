@@ -97,6 +97,9 @@ def test_click_to_dial_from_the_console_reaches_a_real_channel(pbx, db_file, clo
             await wait_for(pilot, lambda: app.wrap_call is not None, what="the console following the call")
             call_id = app.wrap_call[0]
             assert call_id.startswith("cc-dial-")
+            # The ACD has the agent on_call (offered no ACD call meanwhile); the banner shows the outbound call.
+            await wait_for(pilot, lambda: app.snapshot.state == "on_call", what="on_call in the ACD")
+            assert PHONE in str(app.screen.query_one("#call-banner").render())
             await asyncio.to_thread(events.wait_for, Event="BridgeEnter", Uniqueid=call_id, timeout=15)
 
             await pilot.press("f8")  # hang up from the console

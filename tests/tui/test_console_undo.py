@@ -83,6 +83,12 @@ def test_every_order_form_action_undoes_in_turn(db_file, clock):
             await pilot.press("ctrl+z")
             await wait_for(pilot, lambda: "nothing to undo" in text_of(app, "#activity"), what="nothing to undo")
 
+            # ctrl+k (the card) while typing in a field goes to the card; the Input does not swallow it.
+            q("#deliveries").focus()
+            await pilot.press("ctrl+k")
+            await wait_for(pilot, lambda: q("#tabs").active == "tab-card", what="the card tab")
+            assert q("#deliveries").value == "30"
+
     asyncio.run(run())
 
 
