@@ -9,7 +9,7 @@ import asyncio
 
 import pytest
 from console_fakes import FakeCallControl, with_control
-from test_shift import on_screen, side, sign_in, wait_for
+from test_shift import on_screen, ring, side, sign_in, wait_for
 from tui_helpers import AGENT, PHONE, PHONE2, config_for
 
 from cc.services.agent_console import CONTROL_ACTIONS, WRAP_CODES
@@ -64,9 +64,7 @@ def test_every_call_control_from_the_console(db_file, clock):
                              poll_seconds=0.05)
         async with app.run_test(size=(80, 24)) as pilot:
             await sign_in(pilot, app)
-            entry = world.acd.enter("call-1", "orders", PHONE)
-            assert world.acd.dispatch() == [(entry.waiting_id, AGENT)]
-            await wait_for(pilot, lambda: app.pop_drawn_at is not None, what="the screen pop")
+            entry = await ring(pilot, world, PHONE)
             world.acd.answered(entry.waiting_id)
             await wait_for(pilot, lambda: app.snapshot.state == "on_call", what="on the call")
 

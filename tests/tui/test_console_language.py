@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from test_shift import on_screen, side, sign_in, wait_for
+from test_shift import on_screen, ring, side, sign_in, wait_for
 from tui_helpers import MILK, PHONE, YOGURT, config_for
 
 from cc.tui.agent_app import FormState, make_agent_app
@@ -33,9 +33,7 @@ def test_the_language_key_switches_every_label_and_keeps_the_form(db_file, clock
         app = make_agent_app(config_for(db_file, "zh_CN"), locale="zh_CN", clock=clock, poll_seconds=0.1)
         async with app.run_test(size=(120, 40)) as pilot:
             await sign_in(pilot, app)
-            world.acd.enter("call-1", "orders", PHONE)
-            world.acd.dispatch()
-            await wait_for(pilot, lambda: app.pop_drawn_at is not None, what="the screen pop")
+            await ring(pilot, world, PHONE)
             await pilot.press("ctrl+g")
             q = app.screen.query_one
             q("#product").value = MILK

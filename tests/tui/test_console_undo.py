@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from test_shift import on_screen, side, sign_in, text_of, wait_for
+from test_shift import on_screen, ring, side, sign_in, text_of, wait_for
 from tui_helpers import MILK, PHONE, UNKNOWN, config_for
 
 from cc.tui.agent_app import FormState, make_agent_app
@@ -41,9 +41,7 @@ def test_every_order_form_action_undoes_in_turn(db_file, clock):
         app = make_agent_app(config_for(db_file), clock=clock, poll_seconds=0.1)
         async with app.run_test(size=(80, 24)) as pilot:
             await sign_in(pilot, app)
-            world.acd.enter("call-1", "orders", PHONE)
-            world.acd.dispatch()
-            await wait_for(pilot, lambda: app.pop_drawn_at is not None, what="the screen pop")
+            await ring(pilot, world, PHONE)
             await pilot.press("ctrl+g")
             screen = app.screen
             q = screen.query_one
@@ -99,8 +97,7 @@ def test_the_new_customer_form_undoes_field_changes(db_file, clock):
         app = make_agent_app(config_for(db_file), clock=clock, poll_seconds=0.1)
         async with app.run_test(size=(80, 24)) as pilot:
             await sign_in(pilot, app)
-            world.acd.enter("call-1", "orders", UNKNOWN)
-            world.acd.dispatch()
+            await ring(pilot, world, UNKNOWN)
             await wait_for(pilot, lambda: on_screen(app, "new-customer"),
                            what="the new-customer form")
             form = app.screen

@@ -7,7 +7,7 @@ import socket
 import sqlite3
 
 import pytest
-from test_shift import on_screen, side, sign_in, wait_for
+from test_shift import on_screen, ring, side, sign_in, wait_for
 from tui_helpers import AGENT, PHONE, config_for
 
 from cc.tui.agent_app import make_agent_app
@@ -34,9 +34,7 @@ def test_ami_down_shows_a_hint_and_the_console_keeps_working(db_file, clock):
         app = make_agent_app(config, clock=clock, poll_seconds=0.05)
         async with app.run_test(size=(80, 24)) as pilot:
             await sign_in(pilot, app)
-            entry = world.acd.enter("call-1", "orders", PHONE)
-            world.acd.dispatch()
-            await wait_for(pilot, lambda: app.pop_drawn_at is not None, what="screen pop")
+            entry = await ring(pilot, world, PHONE)
             await pilot.press("f8")
             await wait_for(pilot, lambda: on_screen(app, "control-modal"), what="call controls")
             await pilot.press("enter")  # the first action: hang up

@@ -45,6 +45,16 @@ def text_of(app, selector: str) -> str:
     return str(app.screen.query_one(selector).render())
 
 
+async def ring(pilot, world, phone: str, call_id: str = "call-1"):
+    """A call from ``phone`` that the real dispatcher gives to our agent; returns its ACD entry once the
+    console has popped it."""
+    app = pilot.app
+    entry = world.acd.enter(call_id, "orders", phone)
+    assert world.acd.dispatch() == [(entry.waiting_id, AGENT)]
+    await wait_for(pilot, lambda: app.pop_waiting_id == entry.waiting_id, what="the screen pop")
+    return entry
+
+
 async def sign_in(pilot, app) -> None:
     app.screen.query_one("#sign-in-user").value = AGENT
     app.screen.query_one("#sign-in-password").value = PASSWORD
