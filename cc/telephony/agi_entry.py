@@ -11,7 +11,30 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
+    """Run one call. Without ``argv`` this is Asterisk's process for the call (the ``cc-agi`` script): it
+    ends here, see ``_end_process``."""
+    if argv is not None:
+        return _main(list(argv), keep_open=False)
+    _end_process(_main(sys.argv[1:], keep_open=True))
+    return 0  # pragma: no cover - not reached
+
+
+def _end_process(code: int) -> None:
+    """End the call's process without closing the database: closing the last connection to it checkpoints
+    the WAL into the database file and fsyncs both (10-40 ms per call here, when no other process has the
+    database open). The call's commits are in the WAL already, as durable as any commit with
+    synchronous=NORMAL; a later connection's checkpoint moves them. Also skips the interpreter's teardown."""
+    import os
+
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # Asterisk closed the pipe: nothing more to tell it
+            pass
+    os._exit(code)
+
+
+def _main(args: list[str], *, keep_open: bool) -> int:
     config_path = db = None
     script = None
     while args:
@@ -33,12 +56,12 @@ def main(argv: list[str] | None = None) -> int:
     from cc.errors import CcError
 
     try:
-        from cc.config import load_config
         from cc.services.ports import CallerHungUp, ChannelError
         from cc.telephony import handlers
         from cc.telephony.agi import stdio_agi
+        from cc.telephony.classic_config import classic_config
 
-        config = load_config(config_path, db=db)
+        config = classic_config(config_path, db)
         runtime = handlers.build_runtime(config, one_connection=True)
         try:
             try:
@@ -48,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
                 return 0
             handlers.handle(agi, runtime, config, script)
         finally:
-            runtime.connection.close()
+            if not keep_open:
+                runtime.connection.close()
     except CcError as exc:
         sys.stderr.write(f"Error: {exc.message}\n")
         return int(exc.exit_code)

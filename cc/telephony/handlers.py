@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from cc.clock import Clock, SystemClock
-from cc.config import Config
 from cc.domain import ivr
 from cc.services.callers import services_lookup, store_lookup
 from cc.services.ivr_calls import CallOutcome, IvrRuntime, RuntimeSettings, TreeSource
 from cc.services.ports import CallerHungUp, ChannelError
 from cc.store.calls import CallStore, CallWriter, ConnectionPool, QueuedCallStore, connect, has_schema
 from cc.telephony.agi import AGI, AgiChannel
+
+if TYPE_CHECKING:  # the classic-AGI process runs without cc.config when there is no config file
+    from cc.config import Config
 
 
 def settings_from_config(config: Config) -> RuntimeSettings:

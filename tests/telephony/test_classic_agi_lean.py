@@ -26,7 +26,8 @@ from cc.telephony.agi_entry import main
 code = main(["inbound"])
 heavy = {"typer", "rich", "textual", "sqlite_utils", "yaml", "hmac", "secrets", "uuid"}
 sys.stderr.write(json.dumps({"code": code, "connections": len(opened),
-                             "heavy": sorted(heavy & {m.split(".")[0] for m in sys.modules})}) + "\\n")
+                             "heavy": sorted(heavy & {m.split(".")[0] for m in sys.modules}),
+                             "config": "cc.config" in sys.modules}) + "\\n")
 """
 
 
@@ -43,10 +44,29 @@ def test_a_classic_call_opens_the_database_once_and_loads_nothing_heavy(tmp_path
     first = _run(db)  # creates the schema and imports the default tree: sqlite-utils is loaded for that
     assert first["code"] == 0
     second = _run(db)
-    assert second == {"code": 0, "connections": 1, "heavy": []}
+    assert second == {"code": 0, "connections": 1, "heavy": [], "config": False}  # no config file: no cc.config
     conn = sqlite3.connect(db)
     try:
         rows = conn.execute("SELECT id, result FROM calls ORDER BY started_at").fetchall()
     finally:
         conn.close()
     assert [r[0] for r in rows] == ["1700000000.1", "1700000000.1-2"] and all(r[1] for r in rows)
+
+
+def test_the_classic_config_without_a_file_is_cc_configs_defaults(monkeypatch):
+    import dataclasses
+
+    from cc.config import Config, load_config
+    from cc.telephony.classic_config import ClassicConfig, classic_config
+
+    monkeypatch.delenv("CC_CONFIG", raising=False)
+    monkeypatch.delenv("CC_DB", raising=False)
+    full = load_config(None)
+    lean = classic_config(None, None)
+    assert isinstance(lean, ClassicConfig) and lean.db == full.db and lean.data_dir == full.data_dir
+    assert vars(lean.ivr) == dataclasses.asdict(full.ivr) and vars(lean.agi) == dataclasses.asdict(full.agi)
+    monkeypatch.setenv("CC_DB", "/tmp/x/calls.db")
+    lean = classic_config(None, None)
+    assert lean.db == "/tmp/x/calls.db" and classic_config(None, "other.db").db == "other.db"
+    assert lean.acd == Config().acd and lean.asterisk.hotline == Config().asterisk.hotline  # the rest: full defaults
+    assert lean.resolved_locale() == load_config(None).resolved_locale() and lean.source is None
