@@ -254,21 +254,9 @@ def load_config(path: str | Path | None = None, *, db: str | None = None) -> Con
 
 
 def _load_file(path: Path) -> Config:
-    import yaml
+    from cc.yamlfile import read_file
 
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"config file {path} not found", "check --config or CC_CONFIG") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc}", "save it as UTF-8 text") from None
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}, line {mark.line + 1}" if mark else str(path)
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"{where}: not valid YAML: {problem}", "fix the YAML syntax (indentation, colons, quotes)") from None
+    node = read_file(path, "config file", "check --config or CC_CONFIG", empty_ok=True, error=ConfigError).root
     config = Config() if node is None else _build(Config, node, path, "")
     config.source = str(path)
     return config

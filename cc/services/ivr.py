@@ -13,10 +13,12 @@ from typing import Any
 
 from cc.domain import ivr
 from cc.domain.timestamps import iso
-from cc.errors import NotFound, Refused, UsageError
+from cc.errors import Refused, UsageError
+from cc.yamlfile import YamlFileError, load_text, read_text
 
 SOUND_EXTENSIONS = ("wav", "gsm", "sln", "ulaw", "alaw", "g722")
 DEFAULT_TREE = Path(__file__).resolve().parent.parent / "data" / "ivr" / "default.yaml"
+TREE_SHAPE = "a mapping with 'start', 'prompts' and 'nodes'"
 
 
 class TreeChanged(Refused):
@@ -41,33 +43,13 @@ class LoadedTree:
 
 def parse_yaml(text: str, source: str = "<tree>") -> LoadedTree:
     """Parse and build a tree; raises ``TreeInvalid`` with every problem (node and line named)."""
-    import yaml
-
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark else None
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        node = _node_at(text, line) if line else None
-        raise TreeInvalid(source, [ivr.Problem(node, f"not valid YAML: {problem}", line)]) from None
-    lines: dict[str, int] = {}
-    problems: list[ivr.Problem] = []
-    if isinstance(root, yaml.MappingNode):
-        for key, value in root.value:
-            if key.value == "nodes" and isinstance(value, yaml.MappingNode):
-                for nkey, _ in value.value:
-                    if nkey.value in lines:
-                        problems.append(ivr.Problem(nkey.value, "is defined twice", nkey.start_mark.line + 1))
-                    lines[nkey.value] = nkey.start_mark.line + 1
-    if problems:
-        raise TreeInvalid(source, problems)
+        doc = load_text(text, source, shape=TREE_SHAPE)
+    except YamlFileError as exc:  # not YAML, a node written twice, not a mapping
+        raise TreeInvalid(source, [ivr.Problem(_node_at(text, exc.line) if exc.line else None, exc.problem, exc.line)]) from None
+    lines = {path[1]: line for path, line in doc.lines.items() if len(path) == 2 and path[0] == "nodes"}
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:  # e.g. an unknown tag
-        raise TreeInvalid(source, [ivr.Problem(None, f"not valid YAML: {exc}")]) from None
-    try:
-        tree = ivr.tree_from_dict(data, lines)
+        tree = ivr.tree_from_dict(doc.data, lines)
     except ivr.TreeError as exc:
         raise TreeInvalid(source, exc.problems) from None
     return LoadedTree(tree, ivr.tree_to_dict(tree), text, source)
@@ -121,14 +103,7 @@ def _node_at(text: str, line: int) -> str | None:
 
 
 def read_tree_file(path: str | Path) -> LoadedTree:
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise NotFound(f"IVR tree file {path} not found", "give the path of a YAML tree, e.g. data/ivr/default.yaml") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read {path}: {exc}", "save the tree as UTF-8 text") from None
-    return parse_yaml(text, str(path))
+    return parse_yaml(read_text(path, "IVR tree file", "give the path of a YAML tree, e.g. data/ivr/default.yaml"), str(path))
 
 
 def prompt_files(prompts_dir: Path) -> dict[str, Path]:

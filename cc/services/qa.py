@@ -26,20 +26,22 @@ from cc.domain.users import Action, Role
 from cc.errors import CcError, NotFound, PermissionDenied, Refused, Unreachable, UsageError
 from cc.services.base import Actor, ServiceBase
 from cc.services.call_control import _UNSAFE, EXT_RELAY, RELAY_EVENT  # _UNSAFE: breaks out of a dial string
+from cc.yamlfile import YamlFileError, load_text, read_text
 
 DEFAULT_CARD = Path(__file__).resolve().parent.parent / "data" / "qa" / "default.yaml"
 SCORING_ROLES = (Role.SUPERVISOR, Role.ADMIN)
+CARD_SHAPE = "a mapping with name, title and criteria"
 SOUND_EXTENSIONS = ("wav", "WAV", "gsm", "sln", "ulaw", "alaw", "g722", "wav49")
 
 
 class CardInvalid(UsageError):
-    def __init__(self, source: str, problems: list[qa.Problem]) -> None:
+    def __init__(self, source: str, problems: list[qa.Problem], hint: str | None = None) -> None:
         self.problems = problems
         first = problems[0]
         where = f"{source}, line {first.line}" if first.line else source
         text = f"{first.where}: {first.message}" if first.where else first.message
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        super().__init__(f"{where}: {text}{more}", "fix the scorecard (see cc/data/qa/default.yaml for the format)")
+        super().__init__(f"{where}: {text}{more}", hint or "fix the scorecard (see cc/data/qa/default.yaml for the format)")
 
 
 @dataclass
@@ -51,40 +53,19 @@ class LoadedCard:
 
 def parse_card_yaml(text: str, source: str = "<scorecard>") -> LoadedCard:
     """Parse and check a scorecard; ``CardInvalid`` names the file, the line and the criterion."""
-    import yaml
-
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise CardInvalid(source, [qa.Problem(None, f"not valid YAML: {problem}", mark.line + 1 if mark else None)]) from None
-    lines: dict[str, int] = {}
-    if isinstance(root, yaml.MappingNode):
-        for key, value in root.value:
-            lines[str(key.value)] = key.start_mark.line + 1
-            if key.value == "criteria" and isinstance(value, yaml.SequenceNode):
-                for i, item in enumerate(value.value):
-                    lines[f"criteria[{i}]"] = item.start_mark.line + 1
-                    if isinstance(item, yaml.MappingNode):
-                        for field, _ in item.value:
-                            lines[f"criteria[{i}].{field.value}"] = field.start_mark.line + 1
+        doc = load_text(text, source, shape=CARD_SHAPE)
+    except YamlFileError as exc:  # not YAML, a key written twice, not a mapping
+        raise CardInvalid(source, [qa.Problem(None, exc.problem, exc.line)], exc.hint) from None
     try:
-        card = qa.card_from_dict(data, lines)
+        card = qa.card_from_dict(doc.data, doc.dotted_lines())
     except qa.CardError as exc:
         raise CardInvalid(source, exc.problems) from None
     return LoadedCard(card, text, source)
 
 
 def read_card_file(path: str | Path) -> LoadedCard:
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise NotFound(f"scorecard file {path} not found", "give the path of a YAML scorecard, e.g. cc/data/qa/default.yaml") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read {path}: {exc}", "save the scorecard as UTF-8 text") from None
+    text = read_text(path, "scorecard file", "give the path of a YAML scorecard, e.g. cc/data/qa/default.yaml")
     return parse_card_yaml(text, str(path))
 
 

@@ -8,7 +8,6 @@ from typing import Any
 
 from cc.clock import Clock, SystemClock
 from cc.config import Config
-from cc.errors import ConfigError, NotFound
 from cc.services.acd import AcdService, AcdSettings
 from cc.store.acd import AcdStore
 
@@ -25,21 +24,10 @@ def settings_from_config(config: Config) -> AcdSettings:
 
 
 def read_queue_file(path: str | Path) -> Any:
-    import yaml
+    """The data of a queue file (``cc.yamlfile`` errors: missing, not UTF-8, not YAML, not a mapping)."""
+    from cc.yamlfile import read_file
 
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise NotFound(f"queue file {path} not found", "give the path of a YAML queue file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read queue file {path}: {exc}", "save it as UTF-8 text") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}, line {mark.line + 1}" if mark else str(path)
-        raise ConfigError(f"{where}: not valid YAML", "fix the YAML syntax (indentation, colons, quotes)") from None
+    return read_file(path, "queue file", "give the path of a YAML queue file", shape="a mapping with 'queues:'").data
 
 
 def default_queue_file(config: Config) -> Path:
