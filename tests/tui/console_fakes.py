@@ -12,12 +12,17 @@ class FakeCallControl:
     def __init__(self, *, picked_from: str = "") -> None:
         self.calls: list[tuple] = []
         self.picked_from = picked_from
+        self.follow_acd = False  # a click-to-dial puts the agent on_call in the ACD, as the real hook does
+        self.acd = None  # the console's AcdService (its thread's connection), set by with_control
         self._dials = 0
 
     def dial(self, user: str, number: str) -> dict:
         self.calls.append(("dial", user, number))
         self._dials += 1
-        return {"call": f"cc-dial-fake{self._dials}", "agent": user, "number": number}
+        call = f"cc-dial-fake{self._dials}"
+        if self.follow_acd and self.acd is not None:
+            self.acd.dialing(user, call)
+        return {"call": call, "agent": user, "number": number}
 
     def transfer(self, call: str, target: str, *, attended: bool = False) -> dict:
         self.calls.append(("transfer", call, target, attended))
@@ -46,6 +51,7 @@ def with_control(factory, control: FakeCallControl):
     def make(user):
         console = factory(user)
         console.control = lambda: nullcontext(control)
+        control.acd = console.acd
         return console
 
     return make

@@ -116,6 +116,16 @@ def test_every_call_control_from_the_console(db_file, clock):
             await wrap(pilot, world, "wrong_number", "")
             assert wrapups(world)[-1] == ("cc-dial-fake2", "+8613700137000", "wrong_number", "")
 
+            # With the ACD following outbound calls: the customer hangs up, the agent's leg ends, the ACD wraps
+            # the agent up; the console offers the wrap-up form for that call.
+            fake.follow_acd = True
+            await control(pilot, "dial", "13900139000")
+            await wait_for(pilot, lambda: app.snapshot.state == "on_call", what="on_call for the outbound call")
+            world.acd.agent_gone(user=AGENT, call_id="cc-dial-fake3")
+            await wrap(pilot, world, "no_sale", "not interested")
+            assert wrapups(world)[-1] == ("cc-dial-fake3", "+8613900139000", "no_sale", "not interested")
+            fake.follow_acd = False
+
             # A call rings for a colleague; the agent picks it up: the caller's card, wrap-up when it ends.
             world.acd.change_state(AGENT, "pause", "break")
             world.acd.change_state("li", "login")
