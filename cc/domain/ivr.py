@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
+
+from cc.domain.records import factory, record, replace
 
 KEYS = "0123456789*#"
 MAX_BRANCHES = 10
@@ -101,7 +102,7 @@ class TreeError(ValueError):
         super().__init__("; ".join(str(p) for p in problems))
 
 
-@dataclass(frozen=True)
+@record
 class Problem:
     node: str | None  # None: the tree as a whole
     message: str
@@ -115,14 +116,14 @@ class Problem:
         return f"{where}: {self.message}"
 
 
-@dataclass(frozen=True)
+@record
 class Branch:
     key: str
     target: str
     when: str | None = None  # None | known | unknown | vip
 
 
-@dataclass(frozen=True)
+@record
 class Node:
     id: str
     kind: str
@@ -170,13 +171,13 @@ class Node:
         return ids
 
 
-@dataclass(frozen=True)
+@record
 class Tree:
     name: str
     start: str
     nodes: Mapping[str, Node]
     prompts: Mapping[str, str]  # prompt id -> text (what TTS speaks when no recording exists)
-    entries: Mapping[str, str] = field(default_factory=dict)  # AGI script name -> node (besides inbound)
+    entries: Mapping[str, str] = factory(dict)  # AGI script name -> node (besides inbound)
     blacklist_prompt: str | None = None
     goodbye_prompt: str | None = None
     language: str = "zh"
@@ -501,7 +502,7 @@ def check(tree: Tree, prompt_files: Iterable[str] | None = None) -> list[Problem
 # The caller, events, actions
 
 
-@dataclass(frozen=True)
+@record
 class OrderInfo:
     code: str
     status: str
@@ -509,7 +510,7 @@ class OrderInfo:
     deliveries_done: int = 0
 
 
-@dataclass(frozen=True)
+@record
 class Caller:
     number: str = ""  # E.164 when it could be normalised, else what the network gave
     known: bool = False
@@ -608,7 +609,7 @@ class End(NamedTuple):
     reason: str
 
 
-@dataclass(frozen=True)
+@record
 class CallState:
     node: str
     phase: str = ""

@@ -11,12 +11,12 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from cc.clock import Clock
 from cc.domain import ivr
+from cc.domain.records import record
 from cc.domain.timestamps import iso
 from cc.services.ports import CallerHungUp, Channel, ChannelError
 
@@ -24,7 +24,7 @@ from cc.services.ports import CallerHungUp, Channel, ChannelError
 STICKY = {"queued": 3, "voicemail": 3, "relayed": 3, "greeting": 3, "transferred": 3}
 
 
-@dataclass
+@record(frozen=False)
 class RuntimeSettings:
     prompts_dir: Path  # where prompt files are (cc's view)
     recordings_dir: Path  # where recordings go (cc's view)
@@ -43,7 +43,7 @@ class RuntimeSettings:
         return f"{base.rstrip('/')}/{name}", self.recordings_dir / name
 
 
-@dataclass
+@record(frozen=False)
 class CallOutcome:
     call_id: str
     result: str

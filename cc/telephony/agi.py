@@ -16,20 +16,55 @@ Streams must be text (``sock.makefile("rw")``); binary streams fail on the first
 
 from __future__ import annotations
 
+import importlib
 import io
 import os
 import re
 import signal
+import sys
 import threading
 import time
+import types
 from typing import IO, TYPE_CHECKING
-
-from asterisk import agi as pyst_agi
 
 from cc.services.ports import CallerHungUp, ChannelError
 
 if TYPE_CHECKING:
     import socket
+
+
+class _LazyModule(types.ModuleType):
+    """Stands in for a module pyst2 imports but a call does not use: loads the real one on first use."""
+
+    def __getattr__(self, attr: str) -> object:
+        if attr.startswith("__"):  # the import system asking (``__path__``...): not a package
+            raise AttributeError(attr)
+        if sys.modules.get(self.__name__) is self:  # still importing pyst2
+            del sys.modules[self.__name__]
+        return getattr(importlib.import_module(self.__name__), attr)
+
+
+def _load_pyst2() -> types.ModuleType:
+    """pyst2's ``asterisk.agi`` without loading ``pprint`` and ``six`` for it: ``pprint`` (it loads
+    ``dataclasses`` and ``inspect``: ~10 ms for each classic-AGI process) only formats pyst2's debug traces
+    and error texts, which load it when they run; of ``six`` it reads ``PY3`` at import."""
+    stubs: dict[str, types.ModuleType] = {}
+    if "pprint" not in sys.modules:
+        stubs["pprint"] = _LazyModule("pprint")
+    if "six" not in sys.modules:
+        stubs["six"] = _LazyModule("six")
+        stubs["six"].PY3 = True  # type: ignore[attr-defined]
+    sys.modules.update(stubs)
+    try:
+        from asterisk import agi
+    finally:
+        for name, stub in stubs.items():
+            if sys.modules.get(name) is stub:
+                del sys.modules[name]
+    return agi
+
+
+pyst_agi = _load_pyst2()
 
 DEFAULT_READ_TIMEOUT = 30.0  # seconds for a command that should answer at once
 _CODE = re.compile(r"^(\d{3})[ -]")

@@ -24,7 +24,7 @@ def counting(*args, **kwargs):
 sqlite3.connect = counting
 from cc.telephony.agi_entry import main
 code = main(["inbound"])
-heavy = {"typer", "rich", "textual", "sqlite_utils", "yaml", "hmac", "secrets", "uuid"}
+heavy = {"typer", "rich", "textual", "sqlite_utils", "yaml", "hmac", "secrets", "uuid", "dataclasses", "inspect", "pprint"}
 sys.stderr.write(json.dumps({"code": code, "connections": len(opened),
                              "heavy": sorted(heavy & {m.split(".")[0] for m in sys.modules}),
                              "config": "cc.config" in sys.modules}) + "\\n")
