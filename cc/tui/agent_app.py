@@ -31,6 +31,7 @@ from cc.i18n import t
 from cc.services.agent_console import PAUSE_REASONS, WRAP_CODES, Card, ControlResult, Progress, Quote, Snapshot
 from cc.tui.agent_screens import (
     ChoiceModal,
+    ConsoleSignIn,
     ControlModal,
     ErrorModal,
     FormModal,
@@ -263,7 +264,7 @@ class AgentApp(App):
         from cc.tui.agent_screens import localize_bindings
 
         localize_bindings(self, self.locale)
-        self.push_screen(SignInScreen(self.initial_user))
+        self.push_screen(ConsoleSignIn(self.initial_user))
 
     def sign_in(self, user: str, password: str) -> None:
         self._sign_in(user, password)
@@ -302,7 +303,7 @@ class AgentApp(App):
         self.form = FormState()
         self.undo.clear()
         self.wrap_call, self._wrap_on_call = None, False
-        self.switch_screen(SignInScreen(self.initial_user))
+        self.switch_screen(ConsoleSignIn(self.initial_user))
 
     def on_unmount(self) -> None:
         """Closing the console takes the agent out of rotation."""

@@ -87,8 +87,7 @@ class Localized:
 
 
 class SignInScreen(Screen, Localized):
-    BINDINGS = [Binding("f1", "app.help", "help_key"), Binding("f12", "app.language", "language_key"),
-                Binding("ctrl+q", "app.quit", "quit_key")]
+    BINDINGS = [Binding("f1", "app.help", "help_key"), Binding("ctrl+q", "app.quit", "quit_key")]
 
     def __init__(self, user: str | None = None) -> None:
         super().__init__(id="sign-in")
@@ -123,6 +122,12 @@ class SignInScreen(Screen, Localized):
 
     def show_message(self, text: str) -> None:
         self.query_one("#sign-in-message", Static).update(text)
+
+
+class ConsoleSignIn(SignInScreen):
+    """The agent console's sign-in: with the language key (F12) in its footer."""
+
+    BINDINGS = [Binding("f12", "app.language", "language_key")]
 
 
 class ErrorModal(ModalScreen[None], Localized):
