@@ -1,30 +1,17 @@
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
-from acd_helpers import QUEUES, START, make_db, service
 
-from cc.clock import FrozenClock
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: shared_fixtures
 
-
-@pytest.fixture(scope="session")
-def acd_template(tmp_path_factory):
-    path = tmp_path_factory.mktemp("acd-template") / "acd.db"
-    make_db(path)
-    return path
+from acd_helpers import QUEUES, START, make_db, service  # noqa: E402
+from shared_fixtures import db_fixtures, telephony_fixtures  # noqa: E402
 
 
-@pytest.fixture
-def db_file(acd_template, tmp_path):
-    import shutil
-
-    path = tmp_path / "cc.db"
-    shutil.copyfile(acd_template, path)
-    return path
-
-
-@pytest.fixture
-def clock():
-    return FrozenClock(START)
+db_template, db_file, clock = db_fixtures(make_db, START)
 
 
 @pytest.fixture
@@ -35,21 +22,4 @@ def acd(db_file, clock):
     svc.store.close()
 
 
-# The real-Asterisk fixtures live in tests/telephony/conftest.py; load them here too (same code, same
-# skip rules: skipped where Asterisk cannot run, failing with CC_REQUIRE_ASTERISK=1).
-def _telephony_fixtures():
-    import importlib.util
-    import sys
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "telephony" / "conftest.py"
-    spec = importlib.util.spec_from_file_location("acd_telephony_conftest", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-_tel = _telephony_fixtures()
-asterisk_root = _tel.asterisk_root
-asterisk = _tel.asterisk
+asterisk_root, asterisk = telephony_fixtures("acd")  # the real-Asterisk fixtures of tests/telephony

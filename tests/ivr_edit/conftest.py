@@ -1,23 +1,11 @@
 from __future__ import annotations
 
-import pytest
-from ivr_edit_helpers import START, build_template, copy_template
+import sys
+from pathlib import Path
 
-from cc.clock import FrozenClock
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: shared_fixtures
 
+from ivr_edit_helpers import START, build_template  # noqa: E402
+from shared_fixtures import db_fixtures  # noqa: E402
 
-@pytest.fixture(scope="session")
-def ivr_template(tmp_path_factory):
-    path = tmp_path_factory.mktemp("ivr-edit") / "cc.db"
-    build_template(path)
-    return path
-
-
-@pytest.fixture
-def db_file(ivr_template, tmp_path):
-    return copy_template(ivr_template, tmp_path)
-
-
-@pytest.fixture
-def clock():
-    return FrozenClock(START)
+db_template, db_file, clock = db_fixtures(build_template, START)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from cc.clock import FrozenClock
@@ -26,12 +25,6 @@ def build_template(db_path: Path) -> None:
     services = build_services(config_for(db_path), clock=FrozenClock(START))
     ivr_service(services).ensure_tree()
     services.db.conn.close()
-
-
-def copy_template(template: Path, tmp_path: Path) -> Path:
-    path = tmp_path / "cc.db"
-    shutil.copyfile(template, path)
-    return path
 
 
 def ivr_service_for(db_path: Path | str):  # noqa: ANN201

@@ -4,7 +4,6 @@ fake AMI port for listen/whisper/barge."""
 
 from __future__ import annotations
 
-import shutil
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -55,12 +54,6 @@ def build_world(db_path: Path) -> None:
     for call_id, queue, phone in CALLERS:
         acd.enter(call_id, queue, phone)
     svc.db.conn.close()
-
-
-def copy_world(template: Path, tmp_path: Path) -> Path:
-    path = tmp_path / "cc.db"
-    shutil.copyfile(template, path)
-    return path
 
 
 def fixed_board(*, alerts: bool = True) -> Wallboard:

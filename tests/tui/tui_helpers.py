@@ -4,7 +4,6 @@ password and the shipped queues; a frozen clock; the console factory the app and
 from __future__ import annotations
 
 import random
-import shutil
 from pathlib import Path
 
 from cc.clock import FrozenClock
@@ -42,9 +41,3 @@ def build_world(db_path: Path, *, past_orders: int = 0, past_phone: str = PHONE2
         order = svc.orders.new(phone=past_phone, items=[(MILK, 1)], deliveries=1, submit=False)
         svc.orders.cancel(order.code)
     svc.db.conn.close()
-
-
-def copy_world(template: Path, tmp_path: Path) -> Path:
-    path = tmp_path / "cc.db"
-    shutil.copyfile(template, path)
-    return path
