@@ -39,15 +39,16 @@ DEFAULT_DB = "cc.db"
 
 
 class ClassicConfig:
-    """``cc.config.Config()`` with ``db`` set, for the parts a classic call reads; any other attribute
-    comes from a full ``Config`` made on first use."""
+    """``cc.config`` 's configuration for the parts a classic call reads (``db``, ``data_dir``, ``ivr``,
+    ``agi``); any other attribute comes from the full configuration, loaded on first use: the defaults,
+    or ``load_config(source, db=db)`` when it came from a file."""
 
-    source = None
-
-    def __init__(self, db: str | None = None) -> None:
+    def __init__(self, db: str | None = None, *, source: str | None = None, ivr: dict | None = None,
+                 agi: dict | None = None) -> None:
         self.db = db or DEFAULT_DB
-        self.ivr = _Section(**_ivr_defaults())
-        self.agi = _Section(**_agi_defaults())
+        self.source = source
+        self.ivr = _Section(**(_ivr_defaults() if ivr is None else ivr))
+        self.agi = _Section(**(_agi_defaults() if agi is None else agi))
 
     @property
     def data_dir(self) -> Path:
@@ -58,20 +59,105 @@ class ClassicConfig:
             raise AttributeError(name)
         full = self.__dict__.get("_full")
         if full is None:
-            from cc.config import Config
+            if self.source is None:
+                from cc.config import Config
 
-            full = self.__dict__["_full"] = Config(db=self.db)
+                full = Config(db=self.db)
+            else:
+                from cc.config import load_config
+
+                full = load_config(self.source, db=self.db)
+            self.__dict__["_full"] = full
         return getattr(full, name)
 
 
 def classic_config(path: str | None, db: str | None) -> Any:
-    """As ``cc.config.load_config(path, db=db)``: the full configuration when a file is given (``--config``
-    or ``CC_CONFIG``), else a ``ClassicConfig``."""
+    """As ``cc.config.load_config(path, db=db)``, for a classic call. Without a file (``--config`` /
+    ``CC_CONFIG``): a ``ClassicConfig`` of the defaults. With one: what the call reads of it was kept the
+    last time the file was loaded in full (``remembered``); while the file and cc/config.py are unchanged
+    (same size, modification time and inode), a call reads that instead of parsing the YAML (importing
+    yaml and cc.config: ~50-150 ms of CPU here). A changed file is loaded in full, so it is checked, and
+    its errors reported, as ever."""
     import os
 
     path = path or os.environ.get("CC_CONFIG") or None
-    if path is not None:
-        from cc.config import load_config
+    db = db or os.environ.get("CC_DB") or None
+    if path is None:
+        return ClassicConfig(db)
+    source = str(Path(path))
+    cache = Remembered(source)
+    kept = cache.read()
+    if kept is not None and (db or kept["db"]):
+        return ClassicConfig(db or kept["db"], source=source, ivr=kept["ivr"], agi=kept["agi"])
+    from cc.config import load_config
 
-        return load_config(path, db=db)
-    return ClassicConfig(db or os.environ.get("CC_DB"))
+    config = load_config(path, db=db)
+    # the file's own db only when nothing overrode it (a later call may come without --db / CC_DB)
+    file_db = None if db else config.db
+    cache.write({"db": file_db, "ivr": vars(config.ivr), "agi": vars(config.agi)})
+    return config
+
+
+class Remembered:
+    """What a classic call reads of one config file, kept in ``$XDG_CACHE_HOME/cc`` (default ~/.cache/cc)
+    with the file's identity (path, size, modification time, inode) and cc/config.py's. Never an error:
+    an unreadable or unwritable cache only means the file is loaded in full."""
+
+    def __init__(self, source: str) -> None:
+        import os
+
+        self.key = os.path.abspath(source)
+        self.source = source
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        self.path = os.path.join(base, "cc", "classic-agi-config.json")
+
+    def _identity(self) -> list | None:
+        import os
+
+        try:
+            files = (os.stat(self.source), os.stat(Path(__file__).resolve().parent.parent / "config.py"))
+        except OSError:
+            return None
+        return [[f.st_size, f.st_mtime_ns, f.st_ino, f.st_dev] for f in files]
+
+    def _all(self) -> dict:
+        import json
+
+        try:
+            with open(self.path, encoding="utf-8") as handle:
+                data = json.load(handle)
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def read(self) -> dict | None:
+        identity = self._identity()
+        entry = self._all().get(self.key) if identity is not None else None
+        if not isinstance(entry, dict) or entry.get("identity") != identity:
+            return None
+        return entry.get("values")
+
+    def write(self, values: dict) -> None:
+        import json
+        import os
+
+        identity = self._identity()
+        if identity is None:
+            return
+        data = self._all()
+        data[self.key] = {"identity": identity, "values": values}
+        if len(data) > 16:  # a few config files per machine; drop the oldest-written
+            for stale in list(data)[: len(data) - 16]:
+                del data[stale]
+        tmp = f"{self.path}.{os.getpid()}.tmp"
+        try:
+            os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
+            # only its owner may read it (agi.secret): the config file may be private too
+            with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as handle:
+                json.dump(data, handle)
+            os.replace(tmp, self.path)
+        except OSError:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass

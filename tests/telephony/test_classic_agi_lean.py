@@ -70,3 +70,37 @@ def test_the_classic_config_without_a_file_is_cc_configs_defaults(monkeypatch):
     assert lean.db == "/tmp/x/calls.db" and classic_config(None, "other.db").db == "other.db"
     assert lean.acd == Config().acd and lean.asterisk.hotline == Config().asterisk.hotline  # the rest: full defaults
     assert lean.resolved_locale() == load_config(None).resolved_locale() and lean.source is None
+
+
+def _probe_config(env: dict) -> dict:
+    code = ("import json, sys\nfrom cc.telephony.classic_config import classic_config\n"
+            "try:\n    c = classic_config(None, None)\nexcept Exception as exc:\n"
+            "    print(json.dumps({'error': str(exc)})); sys.exit()\n"
+            "print(json.dumps({'db': c.db, 'source': c.source, 'ivr': dict(vars(c.ivr)), 'agi': dict(vars(c.agi)),"
+            " 'loaded': sorted(m for m in ('yaml', 'cc.config') if m in sys.modules)}))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    return json.loads(done.stdout)
+
+
+def test_a_config_file_is_parsed_once_until_it_changes(tmp_path):
+    import dataclasses
+
+    from cc.config import load_config
+
+    path = tmp_path / "cc.yaml"
+    path.write_text("db: site.db\nagi:\n  secret: s3\nivr:\n  record_format: gsm\n", encoding="utf-8")
+    env = {**os.environ, "CC_CONFIG": str(path), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    env.pop("CC_DB", None)
+    full = load_config(path)
+    first, second = _probe_config(env), _probe_config(env)
+    assert first["loaded"] == ["cc.config", "yaml"] and second["loaded"] == []
+    for seen in (first, second):
+        assert (seen["db"], seen["source"]) == ("site.db", str(path))
+        assert seen["ivr"] == dataclasses.asdict(full.ivr) and seen["agi"] == dataclasses.asdict(full.agi)
+    assert oct((tmp_path / "cache" / "cc" / "classic-agi-config.json").stat().st_mode & 0o777) == "0o600"
+    assert _probe_config({**env, "CC_DB": "other.db"})["db"] == "other.db"  # --db / CC_DB still win
+    path.write_text("db: site.db\nagi:\n  secret: s3\nivr:\n  record_format: wav49\n", encoding="utf-8")
+    changed = _probe_config(env)
+    assert changed["loaded"] == ["cc.config", "yaml"] and changed["ivr"]["record_format"] == "wav49"
+    path.write_text("db: site.db\nivr:\n  record_fromat: gsm\n", encoding="utf-8")
+    assert "unknown key 'ivr.record_fromat'" in _probe_config(env)["error"]  # a broken file is still refused
