@@ -186,10 +186,9 @@ def queue_import(
     merge: bool = typer.Option(False, "--merge", help="Keep queues the file does not name (default: replace all)."),
 ) -> None:
     """Check and load queue definitions; all or nothing."""
-    from cc.telephony.acd_wiring import read_queue_file
+    from cc.telephony.acd_wiring import import_queue_file
 
-    acd = _acd(ctx)
-    loaded = acd.import_queues(read_queue_file(file), source=file, replace=not merge)
+    loaded = import_queue_file(_acd(ctx), file, replace=not merge)
     _common.info(f"loaded {len(loaded)} queue(s): {', '.join(q.name for q in loaded)}")
 
 

@@ -53,7 +53,12 @@ MANUAL_TARGET = {"login": "ready", "ready": "ready", "pause": "paused", "away": 
 
 
 class AcdRuleError(ValueError):
-    """A queue definition or an agent setting breaks a rule (the message says which)."""
+    """A queue definition or an agent setting breaks a rule (the message says which). ``at``: where in a
+    queue file, as keys (``("queues", "orders", "overflow", "after_seconds")``), for the line of it."""
+
+    def __init__(self, message: str, at: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.at = at
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -122,11 +127,13 @@ _QUEUE_KEYS = {
 
 def queue_from_dict(name: str, data: Mapping[str, Any]) -> Queue:
     """One queue from its YAML mapping; ``AcdRuleError`` names the queue and the key that is wrong."""
+    here = ("queues", name)
     if not isinstance(data, Mapping):
-        raise AcdRuleError(f"queue '{name}': must be a mapping of keys")
+        raise AcdRuleError(f"queue '{name}': must be a mapping of keys", here)
     unknown = set(data) - _QUEUE_KEYS
     if unknown:
-        raise AcdRuleError(f"queue '{name}': unknown key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(_QUEUE_KEYS))}")
+        raise AcdRuleError(f"queue '{name}': unknown key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(_QUEUE_KEYS))}",
+                           (*here, min(map(str, unknown))))
     announce = data.get("announce") or {}
     overflow = data.get("overflow") or {}
     for section, value, keys in (
@@ -134,40 +141,42 @@ def queue_from_dict(name: str, data: Mapping[str, Any]) -> Queue:
         ("overflow", overflow, {"after_seconds", "backup_skills", "max_wait_seconds", "then", "queue"}),
     ):
         if not isinstance(value, Mapping):
-            raise AcdRuleError(f"queue '{name}': {section} must be a mapping")
+            raise AcdRuleError(f"queue '{name}': {section} must be a mapping", (*here, section))
         bad = set(value) - keys
         if bad:
-            raise AcdRuleError(f"queue '{name}': unknown {section} key(s) {', '.join(sorted(bad))}; known: {', '.join(sorted(keys))}")
+            raise AcdRuleError(f"queue '{name}': unknown {section} key(s) {', '.join(sorted(bad))}; known: {', '.join(sorted(keys))}",
+                               (*here, section, min(map(str, bad))))
 
     def integer(value: Any, key: str, low: int = 0, high: int = 86_400) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise AcdRuleError(f"queue '{name}': {key} must be a whole number from {low} to {high}, not {value!r}")
+            raise AcdRuleError(f"queue '{name}': {key} must be a whole number from {low} to {high}, not {value!r}", (*here, *key.split(".")))
         return value
 
     def flag(value: Any, key: str) -> bool:
         if not isinstance(value, bool):
-            raise AcdRuleError(f"queue '{name}': {key} must be true or false, not {value!r}")
+            raise AcdRuleError(f"queue '{name}': {key} must be true or false, not {value!r}", (*here, *key.split(".")))
         return value
 
     def choice(value: Any, key: str, allowed: Sequence[str]) -> str:
         if value not in allowed:
-            raise AcdRuleError(f"queue '{name}': {key} must be one of {', '.join(allowed)}, not {value!r}")
+            raise AcdRuleError(f"queue '{name}': {key} must be one of {', '.join(allowed)}, not {value!r}", (*here, *key.split(".")))
         return str(value)
 
     service = data.get("service", name)
     if not isinstance(service, str) or not service:
-        raise AcdRuleError(f"queue '{name}': service must be a skill name")
+        raise AcdRuleError(f"queue '{name}': service must be a skill name", (*here, "service"))
     backup = overflow.get("backup_skills", [])
     if isinstance(backup, str):
         backup = [backup]
     if not isinstance(backup, list) or not all(isinstance(b, str) and b for b in backup):
-        raise AcdRuleError(f"queue '{name}': overflow.backup_skills must be a list of skill names (or '*')")
+        raise AcdRuleError(f"queue '{name}': overflow.backup_skills must be a list of skill names (or '*')",
+                           (*here, "overflow", "backup_skills"))
     prompts = data.get("prompts") or {}
     if not isinstance(prompts, Mapping) or not all(isinstance(v, str) for v in prompts.values()):
-        raise AcdRuleError(f"queue '{name}': prompts must map a role (enter, survey, ...) to a prompt id")
+        raise AcdRuleError(f"queue '{name}': prompts must map a role (enter, survey, ...) to a prompt id", (*here, "prompts"))
     label = data.get("label", "")
     if not isinstance(label, str):
-        raise AcdRuleError(f"queue '{name}': label must be text")
+        raise AcdRuleError(f"queue '{name}': label must be text", (*here, "label"))
     queue = Queue(
         name=name,
         service=service,
@@ -193,24 +202,27 @@ def queue_from_dict(name: str, data: Mapping[str, Any]) -> Queue:
         prompts=dict(prompts),
     )
     if queue.on_max_wait == "queue" and (not queue.overflow_queue or queue.overflow_queue == name):
-        raise AcdRuleError(f"queue '{name}': overflow.then: queue needs overflow.queue (another queue's name)")
+        raise AcdRuleError(f"queue '{name}': overflow.then: queue needs overflow.queue (another queue's name)",
+                           (*here, "overflow", "then"))
     if queue.overflow_after and not queue.backup_skills:
-        raise AcdRuleError(f"queue '{name}': overflow.after_seconds needs overflow.backup_skills (skills, or '*')")
+        raise AcdRuleError(f"queue '{name}': overflow.after_seconds needs overflow.backup_skills (skills, or '*')",
+                           (*here, "overflow", "after_seconds"))
     return queue
 
 
 def queues_from_dict(data: Any) -> dict[str, Queue]:
     """The ``queues:`` mapping of a queue file."""
     if not isinstance(data, Mapping) or not isinstance(data.get("queues"), Mapping) or not data["queues"]:
-        raise AcdRuleError("a queue file needs a 'queues:' mapping with at least one queue")
+        raise AcdRuleError("a queue file needs a 'queues:' mapping with at least one queue", ("queues",))
     out = {}
     for name, body in data["queues"].items():
         if not isinstance(name, str) or not name.replace("_", "").replace("-", "").isalnum():
-            raise AcdRuleError(f"queue name {name!r}: use letters, digits, - and _")
+            raise AcdRuleError(f"queue name {name!r}: use letters, digits, - and _", ("queues", str(name)))
         out[name] = queue_from_dict(name, body or {})
     for name, queue in out.items():
         if queue.overflow_queue and queue.overflow_queue not in out:
-            raise AcdRuleError(f"queue '{name}': overflow.queue '{queue.overflow_queue}' is not defined in the file")
+            raise AcdRuleError(f"queue '{name}': overflow.queue '{queue.overflow_queue}' is not defined in the file",
+                               ("queues", name, "overflow", "queue"))
     return out
 
 

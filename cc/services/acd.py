@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import json
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -135,13 +135,19 @@ class AcdService:
 
     # -- queues ----------------------------------------------------------------------------------------
 
-    def import_queues(self, data: Any, source: str = "", replace: bool = True) -> list[acd.Queue]:
-        """Check and store queue definitions (the parsed YAML); all or nothing."""
+    def import_queues(self, data: Any, source: str = "", replace: bool = True,
+                      lines: Mapping[tuple, int] | None = None) -> list[acd.Queue]:
+        """Check and store queue definitions (the parsed YAML); all or nothing. ``lines``: the line of each
+        key in the file (``cc.yamlfile.YamlFile.lines``), so that an error names it."""
         self._require("load queues")
         try:
             queues = acd.queues_from_dict(data)
         except acd.AcdRuleError as exc:
-            raise UsageError(f"{source or 'queue file'}: {exc}", "fix the queue file (see cc/data/queues/default.yaml)") from None
+            at, line = exc.at, None
+            while at and line is None:
+                line, at = (lines or {}).get(at), at[:-1]
+            where = f"{source or 'queue file'}, line {line}" if line else source or "queue file"
+            raise UsageError(f"{where}: {exc}", "fix the queue file (see cc/data/queues/default.yaml)") from None
         _, now, _ = self._now()
         with self.store.transaction():
             self.store.save_queues(

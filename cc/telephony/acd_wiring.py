@@ -24,10 +24,17 @@ def settings_from_config(config: Config) -> AcdSettings:
 
 
 def read_queue_file(path: str | Path) -> Any:
-    """The data of a queue file (``cc.yamlfile`` errors: missing, not UTF-8, not YAML, not a mapping)."""
+    """A queue file's data and the line of each key (``cc.yamlfile``: missing, not UTF-8, not YAML, not a
+    mapping are one-line errors naming the file and the line)."""
     from cc.yamlfile import read_file
 
-    return read_file(path, "queue file", "give the path of a YAML queue file", shape="a mapping with 'queues:'").data
+    return read_file(path, "queue file", "give the path of a YAML queue file", shape="a mapping with 'queues:'")
+
+
+def import_queue_file(service: AcdService, path: str | Path, replace: bool = True) -> list:
+    """Read and load a queue file; a broken queue names the file and its line."""
+    doc = read_queue_file(path)
+    return service.import_queues(doc.data, source=str(path), replace=replace, lines=doc.lines)
 
 
 def default_queue_file(config: Config) -> Path:
@@ -38,7 +45,7 @@ def ensure_queues(service: AcdService, config: Config) -> None:
     """Import the configured (or shipped) queue file when no queue is stored yet."""
     if not service.queues():
         path = default_queue_file(config)
-        service.import_queues(read_queue_file(path), source=str(path))
+        import_queue_file(service, path)
 
 
 def acd_service(config: Config, db: Any, clock: Clock | None = None, *, load_queues: bool = True,

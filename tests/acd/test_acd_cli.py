@@ -90,7 +90,10 @@ def test_queue_import_list_show(tmp_path):
     assert code == 1 and "no call back 3" in err
     path.write_text("queues:\n  sales:\n    strategy: dice\n", encoding="utf-8")
     code, _, err = cli("queue", "import", str(path))
-    assert code == 2 and "strategy must be one of" in err
+    assert code == 2 and f"{path}, line 3: queue 'sales': strategy must be one of" in err
+    path.write_text("queues:\n  sales:\n    overflow:\n      after_seconds: 30\n", encoding="utf-8")
+    code, _, err = cli("queue", "import", str(path))
+    assert code == 2 and f"{path}, line 4: queue 'sales': overflow.after_seconds needs overflow.backup_skills" in err
 
 
 def test_queue_prompts_built_once(tmp_path):
