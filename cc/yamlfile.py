@@ -73,9 +73,10 @@ def read_text(path: str | Path, what: str, missing_hint: str) -> str:
         raise UsageError(f"cannot read {what} {path}: {exc.strerror or exc}", "save it as UTF-8 text") from None
 
 
-def load_text(text: str, source: str, *, shape: str = MAPPING, empty_ok: bool = False) -> YamlFile:
-    """Parse YAML text whose top level must be a mapping (``shape`` describes it in the error); an empty
-    text is ``None`` data when ``empty_ok``. Raises ``YamlFileError``."""
+def load_text(text: str, source: str, *, shape: str = MAPPING, empty_ok: bool = False,
+              list_ok: bool = False) -> YamlFile:
+    """Parse YAML text whose top level must be a mapping (or a list, with ``list_ok``; ``shape`` describes
+    what it must be in the error); an empty text is ``None`` data when ``empty_ok``. Raises ``YamlFileError``."""
     import yaml
 
     loader = yaml.SafeLoader(text)
@@ -85,7 +86,7 @@ def load_text(text: str, source: str, *, shape: str = MAPPING, empty_ok: bool = 
             if not empty_ok:
                 raise YamlFileError(source, f"the file is empty; it must be {shape}", hint=SHAPE_HINT)
             return doc
-        if not isinstance(doc.root, yaml.MappingNode):
+        if not isinstance(doc.root, yaml.MappingNode) and not (list_ok and isinstance(doc.root, yaml.SequenceNode)):
             kind = "a list" if isinstance(doc.root, yaml.SequenceNode) else "a single value"
             raise YamlFileError(source, f"the file must be {shape}, not {kind}", doc.root.start_mark.line + 1,
                                 SHAPE_HINT)
@@ -123,11 +124,11 @@ def _walk(node: Any, at: Path_, doc: YamlFile, above: frozenset[int]) -> None:
 
 
 def read_file(path: str | Path, what: str, missing_hint: str, *, shape: str = MAPPING, empty_ok: bool = False,
-              error: type[CcError] | None = None) -> YamlFile:
+              list_ok: bool = False, error: type[CcError] | None = None) -> YamlFile:
     """``read_text`` then ``load_text``. ``error`` (e.g. ``ConfigError``): the class every failure is
     raised as instead (same message and hint)."""
     try:
-        return load_text(read_text(path, what, missing_hint), str(path), shape=shape, empty_ok=empty_ok)
+        return load_text(read_text(path, what, missing_hint), str(path), shape=shape, empty_ok=empty_ok, list_ok=list_ok)
     except (NotFound, UsageError) as exc:
         if error is None:
             raise

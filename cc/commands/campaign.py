@@ -14,21 +14,14 @@ def _svc(ctx: typer.Context):  # noqa: ANN202
 
 
 def _load_file(path: str) -> list[dict]:
-    import yaml
-
     from cc.errors import UsageError
+    from cc.yamlfile import read_file
 
-    try:
-        with open(path, encoding="utf-8") as handle:
-            data = yaml.safe_load(handle)
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror or exc}", "check the file name") from None
-    except yaml.YAMLError as exc:
-        raise UsageError(f"{path}: not valid YAML: {getattr(exc, 'problem', None) or exc}", "fix the YAML syntax") from None
-    if isinstance(data, dict):
-        data = data.get("campaigns")
+    shape = "a list of campaigns (or a 'campaigns:' key holding one)"
+    doc = read_file(path, "campaign file", "check the file name", shape=shape, list_ok=True)
+    data = doc.data.get("campaigns") if isinstance(doc.data, dict) else doc.data
     if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
-        raise UsageError(f"{path}: expected a list of campaigns (or a 'campaigns:' key holding one)", "see examples/campaigns.yaml")
+        raise UsageError(f"{path}: expected {shape}", "see examples/campaigns.yaml")
     return data
 
 

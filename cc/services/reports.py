@@ -291,18 +291,14 @@ class ReportService(ServiceBase):
         return found
 
     def _read_custom_file(self, path: str) -> list[dict]:
-        import yaml
+        from cc.yamlfile import read_file
 
         file = Path(path)
         if not file.is_absolute() and self.config.source:
             candidate = Path(self.config.source).resolve().parent / file
             file = candidate if candidate.exists() else file
-        try:
-            data = yaml.safe_load(file.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise ConfigError(f"reports.custom_file {path}: {exc.strerror or exc}", "check the path in the config") from None
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"reports.custom_file {path}: not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
+        data = read_file(file, "reports.custom_file", "check the path in the config", shape="a list of reports",
+                         list_ok=True, error=ConfigError).data
         if isinstance(data, dict):
             data = data.get("reports", data.get("custom"))
         if not isinstance(data, list):

@@ -178,7 +178,10 @@ def test_cli_with_the_shipped_examples(world, cli, db_path):
     r = cli("campaign", "add", "bad", "--segment", "nope", "--template", "x")
     assert r.code == 2 and "Traceback" not in r.err and "Hint:" in r.err
     r = cli("campaign", "add", "--file", str(db_path.parent / "missing.yaml"))
-    assert r.code == 2 and "cannot read" in r.err
+    assert r.code == 1 and f"campaign file {db_path.parent / 'missing.yaml'} not found" in r.err
+    (db_path.parent / "broken.yaml").write_text("campaigns:\n  - name: x\n    segment: [all\n", encoding="utf-8")
+    r = cli("campaign", "add", "--file", str(db_path.parent / "broken.yaml"))
+    assert r.code == 2 and f"{db_path.parent / 'broken.yaml'}, line 4: not valid YAML" in r.err
 
 
 def test_a_concurrent_run_never_contacts_twice(world, db_path, clock, config):

@@ -89,6 +89,13 @@ def test_the_four_readers_name_file_and_line_for_broken_yaml_and_a_list(tmp_path
         assert isinstance(err.value, CardInvalid if what == "scorecard file" else (ConfigError if what == "config file" else YamlFileError))
 
 
+def test_a_list_at_the_top_where_the_reader_allows_it():
+    doc = load_text("- name: a\n- name: b\n", "t.yaml", list_ok=True)
+    assert doc.data == [{"name": "a"}, {"name": "b"}] and doc.line(1, "name") == 2
+    with pytest.raises(YamlFileError, match="t.yaml, line 1: the file must be a list of reports, not a single value"):
+        load_text("7\n", "t.yaml", shape="a list of reports", list_ok=True)
+
+
 def test_a_config_error_stays_a_config_error(tmp_path):
     path = tmp_path / "cc.yaml"
     path.write_text("locale: en\nlocale: zh_CN\n", encoding="utf-8")
