@@ -64,7 +64,7 @@ class OrderService(ServiceBase):
         self.rng = rng or random.SystemRandom()
         # Called inside the transaction that puts an order in awaiting_confirmation (the SMS gateway queues
         # the confirmation text here, so the order and its message are stored together).
-        self.on_awaiting_confirmation: Callable[[OrderView], None] | None = None
+        self.on_awaiting_confirmation: Callable[..., None] | None = None  # (order, amended=True)
 
     # --- reading --------------------------------------------------------------------------------
     def get(self, code: str) -> OrderView:
@@ -145,7 +145,7 @@ class OrderService(ServiceBase):
                 created_by=actor.name, call_id=call_id, address=customer.address, zone=customer.zone,
             )
             if submit:
-                self._notify_awaiting(order)
+                self._notify_awaiting(order, amended=False)
             return order
 
     def submit(self, code: str) -> OrderView:
@@ -370,9 +370,14 @@ class OrderService(ServiceBase):
         self._notify_awaiting(order)
         return order
 
-    def _notify_awaiting(self, order: OrderView | int) -> None:
+    def _notify_awaiting(self, order: OrderView | int, *, amended: bool = True) -> None:
+        """The hook's ``amended=False``: the order was entered just now (no earlier confirmation to drop)."""
         if self.on_awaiting_confirmation is not None:
-            self.on_awaiting_confirmation(order if isinstance(order, OrderView) else self.store.order_by_id(order))
+            order = order if isinstance(order, OrderView) else self.store.order_by_id(order)
+            if amended:
+                self.on_awaiting_confirmation(order)
+            else:
+                self.on_awaiting_confirmation(order, amended=False)
 
     def _confirm_and_charge(self, order: OrderView, actor: str, reason: str) -> tuple[OrderView, CcError | None]:
         """Awaiting confirmation -> confirmed -> charged (or payment_failed / out_of_stock), as one status

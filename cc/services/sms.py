@@ -166,11 +166,13 @@ class SmsService:
             deliveries=order.deliveries, total_fen=order.total_fen,
         )
 
-    def on_awaiting_confirmation(self, order: Any) -> int:
+    def on_awaiting_confirmation(self, order: Any, amended: bool = True) -> int:
         """Hook for the order service: called INSIDE its transaction (same connection) when an order enters
         awaiting_confirmation, new or amended. Queues the confirmation SMS at the highest priority; an earlier
-        confirmation of the same order that has not gone out yet is dropped (it shows the old items)."""
-        self.store.supersede_confirmations(order.id, self._now())
+        confirmation of the same order that has not gone out yet is dropped (it shows the old items). A
+        brand-new order (``amended=False``, the order service's entry) has none: no statement for it."""
+        if amended:
+            self.store.supersede_confirmations(order.id, self._now())
         return self.enqueue(
             order.phone, self.confirmation_text(order), kind="confirmation", order_id=order.id,
             created_by="orders",

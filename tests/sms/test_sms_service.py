@@ -318,8 +318,8 @@ def test_an_amended_order_gets_a_new_confirmation_and_a_yes_charges_the_new_tota
 
 
 def test_the_confirmation_is_in_the_order_transaction(world) -> None:
-    def hook_then_fail(order) -> None:  # noqa: ANN001
-        world.sms.on_awaiting_confirmation(order)
+    def hook_then_fail(order, amended=True) -> None:  # noqa: ANN001
+        world.sms.on_awaiting_confirmation(order, amended)
         raise Refused("something later in the same transaction failed")
 
     world.orders.on_awaiting_confirmation = hook_then_fail
