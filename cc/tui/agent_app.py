@@ -26,7 +26,6 @@ from textual.widgets import Footer, Input, Label, Select, Static, TabbedContent,
 from cc.clock import Clock, SystemClock
 from cc.domain.money import format_yuan
 from cc.domain.timestamps import parse_iso
-from cc.errors import CcError
 from cc.i18n import t
 from cc.services.agent_console import PAUSE_REASONS, WRAP_CODES, Card, ControlResult, Progress, Quote, Snapshot
 from cc.tui.agent_screens import (
@@ -38,21 +37,15 @@ from cc.tui.agent_screens import (
     HelpScreen,
     Localized,
     SearchModal,
-    SignInScreen,
 )
 from cc.tui.agent_undo import UndoLog
-from cc.tui.backend import Backend, ConsoleFactory, NotSignedIn
+from cc.tui.backend import Backend, ConsoleFactory
+from cc.tui.common import Failed, LiveApp, drawing
 
 CSS_PATH = Path(__file__).with_name("agent.tcss")
 
 
 # -- messages (posted by workers, handled on the app's thread) ------------------------------------------
-class Failed(Message):
-    def __init__(self, error: BaseException, where: str) -> None:
-        super().__init__()
-        self.error, self.where = error, where
-
-
 class SignedIn(Message):
     def __init__(self, view: dict, products: tuple) -> None:
         super().__init__()
@@ -113,34 +106,6 @@ class FormState:
     start: str = ""
     frequency: str = "daily"
     deliveries: str = "30"
-
-
-def _drawing(handler: Any) -> Any:
-    """A handler that draws on the main screen: a screen being torn down (sign-out, quit) has no
-    widgets left to draw on, and that is no error."""
-    import functools
-
-    from textual.css.query import NoMatches
-
-    @functools.wraps(handler)
-    def wrapper(self: Any, *args: Any) -> Any:
-        try:
-            return handler(self, *args)
-        except NoMatches:
-            return None
-
-    return wrapper
-
-
-def _err_text(error: BaseException) -> tuple[str, str]:
-    if isinstance(error, CcError):
-        return error.message, error.hint or ""
-    if isinstance(error, TimeoutError):
-        return "the database did not answer in time", "another program holds it locked; try again in a moment"
-    text = str(error) or type(error).__name__
-    if "locked" in text:
-        return f"database: {text}", "another program holds the database; try again in a moment"
-    return text, "try again; if it keeps failing, tell a supervisor (the console keeps working)"
 
 
 class MainScreen(Screen, Localized):
@@ -214,7 +179,7 @@ class MainScreen(Screen, Localized):
         yield Footer(compact=True, show_command_palette=False)
 
 
-class AgentApp(App):
+class AgentApp(LiveApp, App):
     CSS_PATH = CSS_PATH
     TITLE = "cc agent"
     ENABLE_COMMAND_PALETTE = False
@@ -222,6 +187,8 @@ class AgentApp(App):
     # footers (an app binding of the same key would hide theirs).
     BINDINGS = [Binding("ctrl+q", "quit", "quit_key"),
                 Binding("ctrl+l", "language", "language_key", show=False, priority=True)]
+    SIGN_IN = ConsoleSignIn
+    SIGNED_IN = SignedIn
 
     def __init__(self, factory: ConsoleFactory, *, locale: str = "zh_CN", clock: Clock | None = None,
                  user: str | None = None, poll_seconds: float = 0.15, dark: bool = True) -> None:
@@ -266,89 +233,27 @@ class AgentApp(App):
         localize_bindings(self, self.locale)
         self.push_screen(ConsoleSignIn(self.initial_user))
 
-    def sign_in(self, user: str, password: str) -> None:
-        self._sign_in(user, password)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="sign-in")
-    def _sign_in(self, user: str, password: str) -> None:
-        try:
-            view = self.backend.sign_in(user, password)
-            products = self.backend.call(lambda c: c.products())
-        except Exception as exc:  # noqa: BLE001 - shown, never fatal
-            self.post_message(Failed(exc, "sign_in"))
-            return
-        self.post_message(SignedIn(view, products))
+    def _after_sign_in(self, console: Any) -> tuple:
+        return console.products()
 
     def on_signed_in(self, message: SignedIn) -> None:
         self.products = message.products
         self.switch_screen(MainScreen(self.products))
 
     def main_ready(self) -> None:
-        self._log(self.L("signed_in"))
+        self._note(self.L("signed_in"))
         self._poll()
 
-    def action_sign_out(self) -> None:
-        self._sign_out()
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="sign-in")
-    def _sign_out(self) -> None:
-        try:
-            self.backend.sign_out()
-        except Exception as exc:  # noqa: BLE001
-            self.post_message(Failed(exc, "sign_out"))
-        self.call_from_thread(self._back_to_sign_in)
-
-    def _back_to_sign_in(self) -> None:
+    def _signed_out(self) -> None:
         self.snapshot, self.card, self.call_key, self.order_code = None, None, None, None
         self.form = FormState()
         self.undo.clear()
         self.wrap_call, self._wrap_on_call = None, False
-        self.switch_screen(ConsoleSignIn(self.initial_user))
 
-    def on_unmount(self) -> None:
-        """Closing the console takes the agent out of rotation."""
-        try:
-            self.backend.close()
-        except Exception:  # noqa: BLE001, S110 - best effort on the way out; the heartbeat goes stale anyway
-            pass
-
-    # -- errors ------------------------------------------------------------------------------------------
-    def on_failed(self, message: Failed) -> None:
-        if isinstance(message.error, NotSignedIn):
-            self._polling = False
-            return
-        text, hint = _err_text(message.error)
-        if message.where == "sign_in" and isinstance(self.screen, SignInScreen):
-            self.screen.show_message(f"{text}\n{hint}")
-            return
-        if message.where == "poll":
-            self._log(f"{self.L('error')}: {text}")
-            self._rearm()
-            if any(isinstance(s, ErrorModal) for s in self.screen_stack):
-                return
-        self.push_screen(ErrorModal(text, hint))
-
-    # -- the live view -----------------------------------------------------------------------------------
-    def _rearm(self) -> None:
-        self._polling = False
-        if self.backend.signed_in:
-            self.set_timer(self.poll_seconds, self._poll)
-
-    def _poll(self) -> None:
-        if self._polling or not self.backend.signed_in:
-            return
-        self._polling = True
-        self._poll_worker()
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="poll")
-    def _poll_worker(self) -> None:
-        try:
-            known = self.call_key
-            snap = self.backend.call(lambda c: c.snapshot(known))
-        except Exception as exc:  # noqa: BLE001
-            self.post_message(Failed(exc, "poll"))
-            return
-        self.post_message(Polled(snap))
+    # -- the live view (LiveApp polls; errors: LiveApp.on_failed) ----------------------------------------
+    def _start_poll(self) -> None:
+        known = self.call_key
+        self._fetch(lambda c: c.snapshot(known), Polled)
 
     def on_polled(self, message: Polled) -> None:
         if not self.backend.signed_in:
@@ -388,7 +293,7 @@ class AgentApp(App):
                 return screen
         return None
 
-    @_drawing
+    @drawing
     def _draw_status(self) -> None:
         main, snap = self._main(), self.snapshot
         if main is None or snap is None:
@@ -415,7 +320,7 @@ class AgentApp(App):
 
     config_zone = "Asia/Shanghai"
 
-    @_drawing
+    @drawing
     def _draw_banner(self) -> None:
         main = self._main()
         if main is None:
@@ -449,7 +354,7 @@ class AgentApp(App):
             return
         self.post_message(CardLoaded(card, pop))
 
-    @_drawing
+    @drawing
     def on_card_loaded(self, message: CardLoaded) -> None:
         card = self.card = message.card
         main = self._main()
@@ -529,12 +434,12 @@ class AgentApp(App):
         self.post_message(Done(text, refresh_card))
 
     def on_done(self, message: Done) -> None:
-        self._log(message.text)
+        self._note(message.text)
         if message.refresh_card and self.card is not None:
             self._load_card(self.card.phone)
 
-    @_drawing
-    def _log(self, text: str) -> None:
+    @drawing
+    def _note(self, text: str) -> None:
         main = self._main()
         stamp = self._local(self.snapshot.now)[11:19] if self.snapshot else ""
         self.log_lines = (self.log_lines + [f"{stamp} {text}"])[-2:]
@@ -630,9 +535,9 @@ class AgentApp(App):
             if isinstance(screen, MainScreen):
                 self._redraw_main()
         self.refresh_bindings()
-        self._log(self.L("language_now"))
+        self._note(self.L("language_now"))
 
-    @_drawing
+    @drawing
     def _redraw_main(self) -> None:
         """The main screen's content (after it was composed again)."""
         self._draw_status()
@@ -692,7 +597,7 @@ class AgentApp(App):
             return
         self.call_from_thread(self._show_history, lines)
 
-    @_drawing
+    @drawing
     def _show_history(self, lines: tuple, switch: bool = True) -> None:
         self.history_lines = lines
         main = self._main()
@@ -749,7 +654,7 @@ class AgentApp(App):
 
     def on_controlled(self, message: Controlled) -> None:
         r = message.result
-        self._log(f"{message.text} {r.target}".strip())
+        self._note(f"{message.text} {r.target}".strip())
         if r.card is not None:  # a colleague's call picked up: its caller on screen
             self.on_card_loaded(CardLoaded(r.card, True))
         if r.action in ("dial", "pickup") and r.call_id:
@@ -769,7 +674,7 @@ class AgentApp(App):
         return FormState(self.form.lines, main.query_one("#start", Input).value,
                          str(main.query_one("#frequency", Select).value), main.query_one("#deliveries", Input).value)
 
-    @_drawing
+    @drawing
     def _restore_form(self, state: FormState) -> None:
         main = self._main()
         if main is None:
@@ -788,7 +693,7 @@ class AgentApp(App):
     def _product_name(self, sku: str) -> str:
         return next((name for s, name, _, _ in self.products if s == sku), sku)
 
-    @_drawing
+    @drawing
     def _draw_lines(self) -> None:
         main = self._main()
         if main is None:
@@ -844,11 +749,11 @@ class AgentApp(App):
     def action_undo(self) -> None:
         step = self.undo.pop()
         if step is None:
-            self._log(self.L("nothing_to_undo"))
+            self._note(self.L("nothing_to_undo"))
             return
         self.form = step.before
         self._restore_form(self.form)
-        self._log(f"{self.L('undone')}: {step.text(self.locale)}")
+        self._note(f"{self.L('undone')}: {step.text(self.locale)}")
         self._quote()
 
     def on_input_changed(self, event: Input.Changed) -> None:
@@ -899,7 +804,7 @@ class AgentApp(App):
             return
         self.post_message(Quoted(quote, seq))
 
-    @_drawing
+    @drawing
     def on_quoted(self, message: Quoted) -> None:
         main = self._main()
         if main is None or message.seq != self.quote_seq:
@@ -908,7 +813,7 @@ class AgentApp(App):
         self.last_quote = message.quote
         self._draw_quote()
 
-    @_drawing
+    @drawing
     def _draw_quote(self) -> None:
         main, q = self._main(), self.last_quote
         if main is None or q is None:
@@ -966,16 +871,16 @@ class AgentApp(App):
             return
         self.post_message(OrderProgress(progress))
 
-    @_drawing
+    @drawing
     def on_order_progress(self, message: OrderProgress) -> None:
         p = self.progress = message.progress
         self.order_code = p.code
         self.order_status = p.status
         if message.notice:
-            self._log(f"{message.notice}: {p.code}")
+            self._note(f"{message.notice}: {p.code}")
         self._draw_progress()
 
-    @_drawing
+    @drawing
     def _draw_progress(self) -> None:
         main, p = self._main(), self.progress
         if main is None:

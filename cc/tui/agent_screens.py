@@ -8,24 +8,12 @@ from typing import Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, Footer, Input, Label, OptionList, Select, Static
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
-from cc.i18n import t
-
-
-def localize_bindings(node: Any, locale: str) -> None:
-    """Binding descriptions are catalog keys; show them in the console's language. The keys are kept on
-    the node, so it can be relabelled in another language later."""
-    from dataclasses import replace
-
-    keys: dict[tuple[str, str], str] = node.__dict__.setdefault("_cc_binding_keys", {})
-    mapping = node._bindings.key_to_bindings
-    for key, bindings in list(mapping.items()):
-        mapping[key] = [replace(b, description=t(keys.setdefault((key, b.action), b.description), locale))
-                        for b in bindings]
+from cc.tui.common import ErrorModal, KeysHelp, Localized, SignInScreen, localize_bindings  # noqa: F401
 
 
 def _form_state(screen: Any) -> dict[str, tuple[str, Any]]:
@@ -74,83 +62,10 @@ async def relabel(screen: Any, locale: str) -> None:
         redraw()
 
 
-class Localized:
-    def L(self, key: str) -> str:  # noqa: N802
-        return t(key, getattr(self.app, "locale", "en"))
-
-    def _localize(self) -> None:
-        try:
-            locale = self.app.locale
-        except Exception:  # noqa: BLE001 - built outside a running app
-            return
-        localize_bindings(self, locale)
-
-
-class SignInScreen(Screen, Localized):
-    BINDINGS = [Binding("f1", "app.help", "help_key"), Binding("ctrl+q", "app.quit", "quit_key")]
-
-    def __init__(self, user: str | None = None) -> None:
-        super().__init__(id="sign-in")
-        self._localize()
-        self.user = user or ""
-        self.AUTO_FOCUS = "#sign-in-password" if self.user else "#sign-in-user"
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="sign-in-box"):
-            yield Static(self.L("console_title"), id="sign-in-title")
-            yield Label(self.L("user"))
-            yield Input(self.user, placeholder=self.L("user"), id="sign-in-user")
-            yield Label(self.L("password"))
-            yield Input(password=True, placeholder=self.L("password"), id="sign-in-password")
-            yield Static("", id="sign-in-message")
-            yield Button(self.L("sign_in"), id="sign-in-button", variant="primary")
-        yield Footer()
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        if event.input.id == "sign-in-user":
-            self.query_one("#sign-in-password", Input).focus()
-        else:
-            self._submit()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        self._submit()
-
-    def _submit(self) -> None:
-        user = self.query_one("#sign-in-user", Input).value
-        password = self.query_one("#sign-in-password", Input).value
-        self.app.sign_in(user, password)
-
-    def show_message(self, text: str) -> None:
-        self.query_one("#sign-in-message", Static).update(text)
-
-
 class ConsoleSignIn(SignInScreen):
     """The agent console's sign-in: with the language key (F12) in its footer."""
 
     BINDINGS = [Binding("f12", "app.language", "language_key")]
-
-
-class ErrorModal(ModalScreen[None], Localized):
-    """A service error: the message and the hint; the console keeps working underneath."""
-
-    BINDINGS = [Binding("escape,enter", "dismiss", "close_key")]
-
-    def __init__(self, message: str, hint: str = "", *, keys: bool = False) -> None:
-        """``keys``: the message and the hint are catalog keys (labelled in the console's language)."""
-        super().__init__(id="error-modal")
-        self._localize()
-        self.message, self.hint, self.keys = message, hint, keys
-
-    def compose(self) -> ComposeResult:
-        message, hint = (self.L(self.message), self.L(self.hint) if self.hint else "") if self.keys else (self.message, self.hint)
-        with Vertical(classes="modal-box error-box"):
-            yield Static(f"[b]{self.L('error')}:[/b] {message}", id="error-message", markup=True)
-            if hint:
-                yield Static(f"[b]{self.L('hint')}:[/b] {hint}", id="error-hint", markup=True)
-            yield Button(self.L("close_key"), id="error-close")
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(None)
 
 
 class ChoiceModal(ModalScreen[Any], Localized):
@@ -373,29 +288,7 @@ HELP_KEYS = (
 )
 
 
-def _width(text: str) -> int:
-    """Terminal cells (CJK characters take two)."""
-    from rich.cells import cell_len
+class HelpScreen(KeysHelp):
+    """The console's keys (F1)."""
 
-    return cell_len(text)
-
-
-class HelpScreen(ModalScreen[None], Localized):
-    BINDINGS = [Binding("escape,f1,q", "dismiss", "close_key")]
-
-    def __init__(self) -> None:
-        super().__init__(id="help-screen")
-        self._localize()
-
-    def compose(self) -> ComposeResult:
-        with VerticalScroll(classes="modal-box help-box"):
-            yield Static(f"[b]{self.L('help_title')}[/b]", markup=True)
-            cells = [f"{key:<7} {self.L(label)}" for key, label in HELP_KEYS]
-            half = (len(cells) + 1) // 2
-            rows = [(cells[i], cells[i + half] if i + half < len(cells) else "") for i in range(half)]
-            yield Static("\n".join(f"{left}{' ' * max(1, 32 - _width(left))}{right}" for left, right in rows),
-                         id="help-keys")
-            yield Static(self.L("help_text"), id="help-text")
-
-    def action_dismiss(self, result: Any = None) -> None:  # type: ignore[override]
-        self.dismiss(None)
+    KEYS = HELP_KEYS

@@ -31,7 +31,7 @@ from cc.domain import ivr
 from cc.domain.ivr_edit import TOP_FIELDS, Draft, EditError, Row, key_of
 from cc.errors import CcError
 from cc.i18n import t
-from cc.tui.agent_screens import Localized, localize_bindings
+from cc.tui.common import Localized, localize_bindings
 
 CSS_PATH = Path(__file__).with_name("ivr_editor.tcss")
 T = TypeVar("T")

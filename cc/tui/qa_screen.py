@@ -25,8 +25,7 @@ from textual.widgets import DataTable, Footer, Input, Label, Static
 
 from cc.domain import qa
 from cc.errors import Unreachable
-from cc.tui.agent_app import _err_text
-from cc.tui.agent_screens import ErrorModal, Localized
+from cc.tui.common import ErrorModal, Localized, err_text
 
 Run = Callable[[Callable[[Any], Any]], Any]
 REVIEW_DAYS = 30  # the list covers the last 30 days
@@ -278,7 +277,7 @@ class QaScreen(Screen, Localized):
             self._load()
 
     def on_qa_failed(self, message: QaFailed) -> None:
-        text, hint = _err_text(message.error)
+        text, hint = err_text(message.error)
         self._say(text)
         self.app.push_screen(ErrorModal(text, hint))
 

@@ -31,9 +31,9 @@ from cc.clock import Clock
 from cc.domain.wallboard import AgentBoard, Wallboard, WaitingCaller
 from cc.i18n import t
 from cc.services.agent_console import PAUSE_REASONS
-from cc.tui.agent_app import Failed, _drawing, _err_text
-from cc.tui.agent_screens import ChoiceModal, ErrorModal, Localized, localize_bindings
-from cc.tui.backend import Backend, NotSignedIn
+from cc.tui.agent_screens import ChoiceModal
+from cc.tui.backend import Backend
+from cc.tui.common import ErrorModal, Failed, LiveApp, Localized, drawing, localize_bindings
 from cc.tui.supervisor_charts import columns, hbars
 from cc.tui.supervisor_screens import ConfirmModal, SupervisorHelp, SupervisorSignIn
 from cc.tui.supervisor_table import LiveTable
@@ -145,11 +145,13 @@ class WallboardScreen(Screen, Localized):
         self.app.wallboard_ready()
 
 
-class SupervisorApp(App):
+class SupervisorApp(LiveApp, App):
     CSS_PATH = CSS_PATHS
     TITLE = "cc supervisor"
     ENABLE_COMMAND_PALETTE = False
     BINDINGS = [Binding("ctrl+q", "quit", "quit_key")]
+    SIGN_IN = SupervisorSignIn
+    SIGNED_IN = SignedIn
 
     def __init__(self, factory: SupervisorFactory, *, locale: str = "zh_CN", user: str | None = None,
                  password: str | None = None, poll_seconds: float = 1.0, dark: bool = True,
@@ -171,7 +173,12 @@ class SupervisorApp(App):
         self._polling = False
         self.polls = 0  # snapshots drawn
         self.poll_starts: deque[float] = deque(maxlen=stats_keep)  # monotonic, when each poll began (tests)
-        self.frame_ms: deque[float] = deque(maxlen=stats_keep)  # poll start -> the screen painted with it
+        # A frame: the UI thread's time from receiving a snapshot to the screen painted with it (widgets
+        # updated + compositor). The database's part is apart: query_ms (its SQL) and cycle_ms (poll start ->
+        # painted: the query, assembling the snapshot, the hand-over to the UI thread and the frame).
+        self.frame_ms: deque[float] = deque(maxlen=stats_keep)
+        self.cycle_ms: deque[float] = deque(maxlen=stats_keep)
+        self.query_ms: deque[float] = deque(maxlen=stats_keep)
         self.draw_ms: deque[float] = deque(maxlen=stats_keep)  # time the handler spent updating widgets
         # per frame (ms): snapshot fetched, waiting for the UI thread, widgets updated, screen painted
         self.frame_parts: deque[tuple[float, float, float, float]] = deque(maxlen=stats_keep)
@@ -189,18 +196,8 @@ class SupervisorApp(App):
         if self.initial_user and self.initial_password:
             self.sign_in(self.initial_user, self.initial_password)
 
-    def sign_in(self, user: str, password: str) -> None:
-        self._sign_in(user, password)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="sign-in")
-    def _sign_in(self, user: str, password: str) -> None:
-        try:
-            account = self.backend.sign_in(user, password)
-            queues = self.backend.call(lambda s: s.queue_names())
-        except Exception as exc:  # noqa: BLE001 - shown, never fatal
-            self.post_message(Failed(exc, "sign_in"))
-            return
-        self.post_message(SignedIn(account, queues))
+    def _after_sign_in(self, service: Any) -> tuple[str, ...]:
+        return service.queue_names()
 
     def on_signed_in(self, message: SignedIn) -> None:
         self.account, self.queue_names = message.account, message.queues
@@ -209,65 +206,14 @@ class SupervisorApp(App):
     def wallboard_ready(self) -> None:
         self._poll()
 
-    def action_sign_out(self) -> None:
-        self._sign_out()
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="sign-in")
-    def _sign_out(self) -> None:
-        try:
-            self.backend.sign_out()
-        except Exception as exc:  # noqa: BLE001
-            self.post_message(Failed(exc, "sign_out"))
-        self.call_from_thread(self._back_to_sign_in)
-
-    def _back_to_sign_in(self) -> None:
+    def _signed_out(self) -> None:
         self.board, self.account = None, None
-        self.switch_screen(SupervisorSignIn(self.initial_user))
 
-    def on_unmount(self) -> None:
-        try:
-            self.backend.close()
-        except Exception:  # noqa: BLE001, S110 - best effort on the way out
-            pass
-
-    # -- errors ------------------------------------------------------------------------------------------
-    def on_failed(self, message: Failed) -> None:
-        if isinstance(message.error, NotSignedIn):
-            self._polling = False
-            return
-        text, hint = _err_text(message.error)
-        if message.where == "sign_in" and isinstance(self.screen, SupervisorSignIn):
-            self.screen.show_message(f"{text}\n{hint}")
-            return
-        if message.where == "poll":
-            self._note(f"{self.L('error')}: {text}")
-            self._rearm()
-            if any(isinstance(s, ErrorModal) for s in self.screen_stack):
-                return
-        self.push_screen(ErrorModal(text, hint))
-
-    # -- the live view -----------------------------------------------------------------------------------
-    def _rearm(self) -> None:
-        self._polling = False
-        if self.backend.signed_in:
-            self.set_timer(max(0.001, self.poll_seconds), self._poll)
-
-    def _poll(self) -> None:
-        if self._polling or not self.backend.signed_in:
-            return
-        self._polling = True
+    # -- the live view (LiveApp polls; errors: LiveApp.on_failed) ----------------------------------------
+    def _start_poll(self) -> None:
         started = time.monotonic()
         self.poll_starts.append(started)
-        self._poll_worker(started)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="poll")
-    def _poll_worker(self, started: float) -> None:
-        try:
-            board = self.backend.call(lambda s: s.snapshot())
-        except Exception as exc:  # noqa: BLE001
-            self.post_message(Failed(exc, "poll"))
-            return
-        self.post_message(Polled(board, started))
+        self._fetch(lambda s: s.snapshot(), lambda board: Polled(board, started))
 
     def on_polled(self, message: Polled) -> None:
         if not self.backend.signed_in:
@@ -284,7 +230,9 @@ class SupervisorApp(App):
 
     def _painted(self, started: float, fetched: float, began: float, drawn: float) -> None:
         now = time.monotonic()
-        self.frame_ms.append((now - started) * 1000)
+        self.frame_ms.append((now - began) * 1000)
+        self.cycle_ms.append((now - started) * 1000)
+        self.query_ms.append(getattr(self.board, "query_ms", 0.0))
         self.frame_parts.append(((fetched - started) * 1000, (began - fetched) * 1000, (drawn - began) * 1000,
                                  (now - drawn) * 1000))
         self.polls += 1
@@ -296,7 +244,7 @@ class SupervisorApp(App):
                 return screen
         return None
 
-    @_drawing
+    @drawing
     def _draw(self) -> None:
         main, board = self._main(), self.board
         if main is None or board is None:

@@ -4,15 +4,13 @@ are the agent console's (cc/tui/agent_screens.py)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from cc.tui.agent_screens import Localized, SignInScreen, _width
+from cc.tui.common import KeysHelp, Localized, SignInScreen
 
 
 class SupervisorSignIn(SignInScreen):
@@ -58,22 +56,8 @@ HELP_KEYS = (
 )
 
 
-class SupervisorHelp(ModalScreen[None], Localized):
-    BINDINGS = [Binding("escape,f1,q", "dismiss", "close_key")]
+class SupervisorHelp(KeysHelp):
+    """The dashboard's keys (F1)."""
 
-    def __init__(self) -> None:
-        super().__init__(id="help-screen")
-        self._localize()
-
-    def compose(self) -> ComposeResult:
-        with VerticalScroll(classes="modal-box help-box"):
-            yield Static(f"[b]{self.L('help_title')}[/b]", markup=True)
-            cells = [f"{key:<7} {self.L(label)}" for key, label in HELP_KEYS]
-            half = (len(cells) + 1) // 2
-            rows = [(cells[i], cells[i + half] if i + half < len(cells) else "") for i in range(half)]
-            yield Static("\n".join(f"{left}{' ' * max(1, 32 - _width(left))}{right}" for left, right in rows),
-                         id="help-keys")
-            yield Static(self.L("sv_help_text"), id="help-text")
-
-    def action_dismiss(self, result: Any = None) -> None:  # type: ignore[override]
-        self.dismiss(None)
+    KEYS = HELP_KEYS
+    TEXT_KEY = "sv_help_text"
