@@ -74,10 +74,10 @@ class ClassicConfig:
 def classic_config(path: str | None, db: str | None) -> Any:
     """As ``cc.config.load_config(path, db=db)``, for a classic call. Without a file (``--config`` /
     ``CC_CONFIG``): a ``ClassicConfig`` of the defaults. With one: what the call reads of it was kept the
-    last time the file was loaded in full (``remembered``); while the file and cc/config.py are unchanged
-    (same size, modification time and inode), a call reads that instead of parsing the YAML (importing
-    yaml and cc.config: ~50-150 ms of CPU here). A changed file is loaded in full, so it is checked, and
-    its errors reported, as ever."""
+    last time the file was loaded in full (``Remembered``); while the file and cc's reader of it
+    (cc/config.py, cc/yamlfile.py) are unchanged (same size, modification time and inode), a call reads
+    that instead of parsing the YAML (importing yaml and cc.config: ~50-150 ms of CPU here). A changed
+    file is loaded in full, so it is checked, and its errors reported, as ever."""
     import os
 
     path = path or os.environ.get("CC_CONFIG") or None
@@ -100,8 +100,8 @@ def classic_config(path: str | None, db: str | None) -> Any:
 
 class Remembered:
     """What a classic call reads of one config file, kept in ``$XDG_CACHE_HOME/cc`` (default ~/.cache/cc)
-    with the file's identity (path, size, modification time, inode) and cc/config.py's. Never an error:
-    an unreadable or unwritable cache only means the file is loaded in full."""
+    with the identity (path, size, modification time, inode) of the file, cc/config.py and cc/yamlfile.py.
+    Never an error: an unreadable or unwritable cache only means the file is loaded in full."""
 
     def __init__(self, source: str) -> None:
         import os
@@ -114,8 +114,9 @@ class Remembered:
     def _identity(self) -> list | None:
         import os
 
-        try:
-            files = (os.stat(self.source), os.stat(Path(__file__).resolve().parent.parent / "config.py"))
+        package = Path(__file__).resolve().parent.parent
+        try:  # the file, and the code that reads and checks it
+            files = [os.stat(p) for p in (self.source, package / "config.py", package / "yamlfile.py")]
         except OSError:
             return None
         return [[f.st_size, f.st_mtime_ns, f.st_ino, f.st_dev] for f in files]
