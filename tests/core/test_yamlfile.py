@@ -89,6 +89,15 @@ def test_the_four_readers_name_file_and_line_for_broken_yaml_and_a_list(tmp_path
         assert isinstance(err.value, CardInvalid if what == "scorecard file" else (ConfigError if what == "config file" else YamlFileError))
 
 
+def test_an_ivr_node_written_twice_is_named_with_both_lines():
+    from cc.services.ivr import parse_yaml
+
+    text = "start: a\nprompts: {hi: Hello}\nnodes:\n  a: {type: hangup}\n  a: {type: hangup}\n"
+    with pytest.raises(TreeInvalid) as err:
+        parse_yaml(text, "t.yaml")
+    assert err.value.message == "t.yaml: node 'a' (line 5): key 'nodes.a' is written twice (first on line 4)"
+
+
 def test_a_list_at_the_top_where_the_reader_allows_it():
     doc = load_text("- name: a\n- name: b\n", "t.yaml", list_ok=True)
     assert doc.data == [{"name": "a"}, {"name": "b"}] and doc.line(1, "name") == 2
