@@ -17,7 +17,8 @@ from typing import Any
 
 from cc.domain.orders import EDITABLE, make_plan
 from cc.domain.timestamps import iso, parse_iso
-from cc.errors import CcError, NotFound, PermissionDenied, Unreachable, UsageError
+from cc.errors import CcError, NotFound, Unreachable, UsageError
+from cc.services.sign_in import authenticate
 
 CONSOLE_ROLES = ("agent", "expert", "supervisor")
 WRAP_CODES = ("order", "enquiry", "complaint", "transferred", "no_sale", "wrong_number", "other")
@@ -151,13 +152,8 @@ class ConsoleService:
 
     # -- sign in / out -------------------------------------------------------------------------------
     def authenticate(self, name: str, password: str) -> dict:
-        name = (name or "").strip()
-        if not name or not password:
-            raise UsageError("enter your user name and password", "both fields are needed to sign in")
-        user = self.services.users.authenticate(name, password)
-        if user["role"] not in CONSOLE_ROLES:
-            raise PermissionDenied(f"{name} is {user['role']}, not an agent", "sign in with an agent or expert account")
-        return user
+        return authenticate(self.services.users, name, password, roles=CONSOLE_ROLES, role_text="an agent",
+                            hint="sign in with an agent or expert account")
 
     def sign_in(self) -> dict:
         """Log the (already authenticated) user into the ACD: ready for calls."""

@@ -16,6 +16,7 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from cc.errors import PermissionDenied, Unreachable, UsageError
+from cc.services.sign_in import authenticate
 
 SUPERVISOR_ROLES = ("supervisor", "admin")
 SPY_MODES = ("listen", "whisper", "barge")
@@ -42,12 +43,8 @@ class SupervisorService:
 
     # -- sign in / out (the shape the console's Backend drives) --------------------------------------
     def authenticate(self, name: str, password: str) -> dict:
-        name = (name or "").strip()
-        if not name or not password:
-            raise UsageError("enter your user name and password", "both fields are needed to sign in")
-        account = self.services.users.authenticate(name, password)
-        self._check_role(account)
-        return account
+        return authenticate(self.services.users, name, password, roles=SUPERVISOR_ROLES, role_text="a supervisor",
+                            hint="sign in with a supervisor or admin account")
 
     def sign_in(self) -> dict:
         """The (already authenticated, or trusted: the demo) user's account, checked again for its role."""

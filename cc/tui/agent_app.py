@@ -189,6 +189,7 @@ class AgentApp(LiveApp, App):
                 Binding("ctrl+l", "language", "language_key", show=False, priority=True)]
     SIGN_IN = ConsoleSignIn
     SIGNED_IN = SignedIn
+    MAIN = MainScreen
 
     def __init__(self, factory: ConsoleFactory, *, locale: str = "zh_CN", clock: Clock | None = None,
                  user: str | None = None, poll_seconds: float = 0.15, dark: bool = True) -> None:
@@ -286,12 +287,6 @@ class AgentApp(LiveApp, App):
             if self.order_code:
                 self._track(self.order_code)
         self._rearm()
-
-    def _main(self) -> MainScreen | None:
-        for screen in self.screen_stack:
-            if isinstance(screen, MainScreen) and screen.ready:
-                return screen
-        return None
 
     @drawing
     def _draw_status(self) -> None:

@@ -25,23 +25,35 @@ class NotSignedIn(CcError):
 ConsoleFactory = Callable[[str | None], ConsoleService]
 
 
-def console_factory(config: Config, clock: Clock | None = None, *, heartbeat_every: float = 5.0,
-                    ami: bool = True) -> ConsoleFactory:
-    """Builds the console's services for a user (None: before sign-in) on the calling thread's connection."""
+def thread_services(config: Config, clock: Clock | None = None) -> Callable[[str | None], tuple[Any, Any, Any]]:
+    """``user -> (services, acd, db)`` built for ``user`` (None: before sign-in) on the calling thread's own
+    connection (opened on its first call); the consoles' factories wrap their service around it."""
     local = threading.local()
 
-    def make(user: str | None) -> ConsoleService:
+    def make(user: str | None) -> tuple[Any, Any, Any]:
         from cc.services.container import build_services
-        from cc.store.console import ConsoleStore
         from cc.store.db import open_db
         from cc.telephony.acd_wiring import acd_service
-        from cc.telephony.wiring import call_service
 
         db = getattr(local, "db", None)
         if db is None:
             db = local.db = open_db(config.db)
         services = build_services(config, db=db, clock=clock, acting_user=user)
-        acd = acd_service(config, db, services.clock, acting_user=user)
+        return services, acd_service(config, db, services.clock, acting_user=user), db
+
+    return make
+
+
+def console_factory(config: Config, clock: Clock | None = None, *, heartbeat_every: float = 5.0,
+                    ami: bool = True) -> ConsoleFactory:
+    """Builds the console's services for a user (None: before sign-in) on the calling thread's connection."""
+    built = thread_services(config, clock)
+
+    def make(user: str | None) -> ConsoleService:
+        from cc.store.console import ConsoleStore
+        from cc.telephony.wiring import call_service
+
+        services, acd, db = built(user)
         control = None
         if ami:
             def control():  # noqa: ANN202

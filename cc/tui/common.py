@@ -179,10 +179,11 @@ class LiveApp:
     activity line: ``_note``), and a poll that re-arms its timer only once its result was handled
     (``_rearm``), so polls never overlap. The app sets ``SIGN_IN`` (its sign-in screen), ``SIGNED_IN`` (a
     message built from the account and ``_after_sign_in``'s result), ``poll_seconds`` and ``initial_user``,
-    and defines ``_start_poll`` (calls ``_fetch``), ``_signed_out`` and ``_note``."""
+    and ``MAIN`` (its main screen), and defines ``_start_poll`` (calls ``_fetch``), ``_signed_out`` and ``_note``."""
 
     SIGN_IN: type[SignInScreen] = SignInScreen
     SIGNED_IN: Callable[[Any, Any], Message]
+    MAIN: type[Screen]  # the app's main screen (it sets ``ready`` once mounted)
     _polling = False
 
     def _after_sign_in(self, service: Any) -> Any:
@@ -243,6 +244,13 @@ class LiveApp:
             if any(isinstance(s, ErrorModal) for s in self.screen_stack):
                 return
         self.push_screen(ErrorModal(text, hint))
+
+    def _main(self) -> Any:
+        """The main screen once mounted (it may lie under a modal), else None."""
+        for screen in self.screen_stack:
+            if isinstance(screen, self.MAIN) and screen.ready:
+                return screen
+        return None
 
     def _rearm(self) -> None:
         self._polling = False
