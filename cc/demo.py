@@ -176,14 +176,27 @@ class SimulatedSmsLine:
         )
         self.sent_count = 0
 
+    def _last_error(self) -> str:
+        """What the gateway's worker last recorded on its modem row (for the error message), if anything."""
+        try:
+            from cc.services.container import build_services
+
+            rows = build_services(self.config).sms.status()["modems"]
+        except Exception:  # noqa: BLE001 - only decorates an error already being raised
+            return ""
+        errors = [f"{m['name']}: {m['state']}, {m['last_error']}" for m in rows if m.get("last_error")]
+        return f" ({'; '.join(errors)})" if errors else " (its worker recorded no error)"
+
     def __enter__(self) -> SimulatedSmsLine:
         self.simulator.start()
         self.gateway.start()
-        if not self.gateway.wait_connected(20):
+        # The simulator answers in milliseconds; the bound is for a machine under heavy load.
+        if not self.gateway.wait_connected(45):
             self.__exit__(None, None, None)
             from cc.errors import Unreachable
 
-            raise Unreachable("the demo's SMS gateway did not connect to the modem simulator", "run 'cc gsm simulate' to check the simulator")
+            raise Unreachable("the demo's SMS gateway did not connect to the modem simulator" + self._last_error(),
+                              "run 'cc gsm simulate' to check the simulator")
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -63,7 +63,7 @@ async def sign_in(pilot, app) -> None:
     await wait_for(pilot, lambda: app.snapshot is not None, what="the first snapshot after sign-in")
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(120)
 def test_whole_shift(db_file, clock):
     async def run() -> None:
         world = side(db_file, clock)
