@@ -116,6 +116,18 @@ class _Port(SerialComms):
     _cc_rtscts = False
     _cc_probe = (1.5, 2)  # seconds per "AT" probe, tries: a silent port fails in seconds, not minutes
 
+    def _cc_close_serial(self) -> None:
+        """Close the port once, whichever thread gets here first (the reader on a failure, or close()).
+        pyserial's close() is not thread-safe: two at once both os.close() the same descriptor number, and
+        the second one closes whatever file was given that number meanwhile (another modem's port)."""
+        with self.__dict__.setdefault("_cc_close_lock", threading.Lock()):  # setdefault: atomic
+            port = getattr(self, "serial", None)
+            if port is not None and getattr(port, "is_open", True):
+                try:
+                    port.close()
+                except Exception:  # noqa: BLE001
+                    pass
+
     def connect(self) -> None:
         self.serial = serial.Serial(
             port=self.port,
@@ -187,10 +199,7 @@ class _CcGsmModem(GsmModem, _Port):
             waiting = self._responseEvent
             if waiting is not None:
                 waiting.set()  # a command waiting for its answer learns now, not after its timeout
-            try:
-                self.serial.close()
-            except Exception:  # noqa: BLE001
-                pass
+            self._cc_close_serial()
             self.fatalErrorCallback(exc)
 
     def _cc_line(self, line: str, check: bool = True) -> None:
@@ -270,12 +279,7 @@ class _CcGsmModem(GsmModem, _Port):
         thread = getattr(self, "rxThread", None)
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=2)
-        port = getattr(self, "serial", None)
-        if port is not None:
-            try:
-                port.close()
-            except Exception:  # noqa: BLE001
-                pass
+        self._cc_close_serial()
 
 
 _STOP = object()

@@ -155,6 +155,7 @@ class ModemSimulator:
         self._client_open = False
         self._pts: str | None = None
         self._wake_r, self._wake_w = os.pipe()
+        self._stopped = False
         self._sched: list[tuple[float, int, Any, bool]] = []
         self._seq = itertools.count()
         self._outbuf = bytearray()
@@ -217,12 +218,20 @@ class ModemSimulator:
         return self
 
     def stop(self) -> None:
+        # Idempotent, and no descriptor is closed while the I/O thread may still use its number: a closed
+        # number is soon reused (by the next port a test or the gateway opens), and a second close or a late
+        # read/write would then hit that other file (seen as EBADF on a fresh serial port under load).
+        if self._stopped:
+            return
+        self._stopped = True
         self._stopping = True
         self._wake()
-        if self._io_thread:
-            self._io_thread.join(timeout=5)
-        if self._callback_thread:
-            self._callback_thread.join(timeout=5)
+        for thread in (self._io_thread, self._callback_thread):
+            if thread is not None:
+                thread.join(timeout=30)
+                if thread.is_alive():
+                    log.warning("modem simulator: %s did not stop; its descriptors are left open", thread.name)
+                    return
         if self._control_sock is not None:
             try:
                 self._control_sock.close()
