@@ -47,12 +47,13 @@ class DairyService(ServiceBase):
         super().__init__(*args, **kwargs)
         self.link = link
 
-    def enqueue(self, order: OrderView, *, kind: str) -> None:
-        """Inside the caller's transaction: the message exists iff the charge (or cancellation) does."""
+    def enqueue(self, order: OrderView, *, kind: str, now: str | None = None) -> None:
+        """Inside the caller's transaction: the message exists iff the charge (or cancellation) does.
+        ``now``: the caller's transaction time, when it has one."""
         payload = dairy_payload(order, kind)
         key = f"dairy:{kind}:{order.code}"
         payload["idempotency_key"] = key
-        self.store.enqueue_dairy(order_id=order.id, kind=kind, key=key, payload=payload, now=self.now_iso())
+        self.store.enqueue_dairy(order_id=order.id, kind=kind, key=key, payload=payload, now=now or self.now_iso())
 
     def deliver_due(self, *, order_id: int | None = None, limit: int = 1000) -> list[DeliveryAttempt]:
         """Send what is due (or only one order's messages). Safe to run from several processes at once."""

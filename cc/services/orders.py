@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime, timedelta
 
 from cc.domain.customers import CustomerView
 from cc.domain.money import format_yuan
@@ -35,6 +35,7 @@ from cc.domain.orders import (
     units_needed,
 )
 from cc.domain.users import Action
+from cc.domain.timestamps import iso
 from cc.errors import CcError, NotFound, Refused, UsageError
 from cc.phone import normalize_phone
 from cc.services.base import ServiceBase
@@ -108,14 +109,15 @@ class OrderService(ServiceBase):
             customer = self._orderable_customer(phone)
             lines, names = self._lines_named(items)
             total = order_total(lines, plan.deliveries)
-            now = self.now_iso()
+            moment = self.now()  # one clock reading: the order, its history, reservation and expiry agree
+            now = iso(moment)
             # Entry is the hot path. A submitted order is written once, already awaiting confirmation, with
             # both steps in its history (entered as a draft, submitted) as one transaction makes them.
             status, expires_at = S.DRAFT, None
             if submit:
                 check_transition(S.DRAFT, S.AWAITING_CONFIRMATION)
                 self._check_balance(customer.id, total, customer.balance_fen)
-                status, expires_at = S.AWAITING_CONFIRMATION, self._expiry()
+                status, expires_at = S.AWAITING_CONFIRMATION, self._expiry(moment)
             fields = {
                 "code": "", "customer_id": customer.id, "status": status.value,
                 "start_date": plan.start.isoformat(), "frequency": plan.frequency.value,
@@ -134,7 +136,7 @@ class OrderService(ServiceBase):
                 moves.append((S.DRAFT.value, status.value, "submitted"))
             self.store.add_order_events(order_id, at=now, actor=actor.name, moves=moves)
             if submit:
-                self._reserve(order_id, lines, plan.deliveries, actor.name)
+                self._reserve(order_id, lines, plan.deliveries, actor.name, now)
             # Built from what was just written, rather than read back.
             order = OrderView(
                 id=order_id, code=fields["code"], customer_id=customer.id, phone=customer.phone,
@@ -225,14 +227,15 @@ class OrderService(ServiceBase):
         failure: CcError | None = None
         with self.store.transaction():
             order = self.get(code)
-            if order.status == S.AWAITING_CONFIRMATION and order.expires_at and order.expires_at <= self.now_iso():
+            now = self.now_iso()
+            if order.status == S.AWAITING_CONFIRMATION and order.expires_at and order.expires_at <= now:
                 self._move(order, S.EXPIRED, who, "no reply in time")
                 failure = Refused(f"order {code} expired at {order.expires_at} before it was confirmed",
                                   "enter the order again")
             elif order.status != S.AWAITING_CONFIRMATION:
                 raise self._not_awaiting(order)
             else:
-                order, failure = self._confirm_and_charge(order, who, f"confirmed by {via}")
+                order, failure = self._confirm_and_charge(order, who, f"confirmed by {via}", now)
         if failure is not None:
             raise failure
         if deliver_now and self.dairy is not None and any(a.status == "sent" for a in self.dairy.deliver_due(order_id=order.id)):
@@ -379,7 +382,7 @@ class OrderService(ServiceBase):
             else:
                 self.on_awaiting_confirmation(order, amended=False)
 
-    def _confirm_and_charge(self, order: OrderView, actor: str, reason: str) -> tuple[OrderView, CcError | None]:
+    def _confirm_and_charge(self, order: OrderView, actor: str, reason: str, now: str) -> tuple[OrderView, CcError | None]:
         """Awaiting confirmation -> confirmed -> charged (or payment_failed / out_of_stock), as one status
         compare-and-set with both steps in the history. Returns the order and the refusal to raise after
         commit (the failed state must be committed, so it is not raised inside the transaction)."""
@@ -405,7 +408,6 @@ class OrderService(ServiceBase):
             check_transition(S.CONFIRMED, target)
         except TransitionError as exc:
             raise Refused(f"order {order.code}: {exc}", f"see 'cc order show {order.code}'") from None
-        now = self.now_iso()
         if not self.store.set_order_status(order.id, order.status, target.value, now):
             raise Refused(f"order {order.code} changed while this was being done", "look at it again and retry")
         self.store.add_order_events(order.id, at=now, actor=actor,
@@ -423,7 +425,7 @@ class OrderService(ServiceBase):
             self.store.change_stock(sku, quantity_delta=-units, reserved_delta=-units, kind="consume", now=now,
                                     order_id=order.id, actor=actor)
         if self.dairy is not None:
-            self.dairy.enqueue(order, kind="order")
+            self.dairy.enqueue(order, kind="order", now=now)
         return order, None
 
     def _move(self, order: OrderView, target: OrderStatus, actor: str, reason: str, *, release: bool = True,
@@ -442,8 +444,8 @@ class OrderService(ServiceBase):
         self.store.add_order_event(order.id, at=now, actor=actor, from_status=order.status, to_status=target.value, reason=reason)
         return replace(order, status=target.value)
 
-    def _reserve(self, order_id: int, lines: list[Line], deliveries: int, actor: str) -> None:
-        now = self.now_iso()
+    def _reserve(self, order_id: int, lines: list[Line], deliveries: int, actor: str, now: str | None = None) -> None:
+        now = now or self.now_iso()
         for sku, units in units_needed(lines, deliveries).items():
             available = self.store.reserve_stock(sku, units, now=now, order_id=order_id, actor=actor)
             if available is not None:
@@ -496,8 +498,6 @@ class OrderService(ServiceBase):
         return [Line(l.sku, l.quantity, l.price_fen) for l in order.lines]
 
     def _plan(self, start: date | None, frequency: str, deliveries: int | None, until: date | None) -> DeliveryPlan:
-        from datetime import timedelta
-
         today = self.today()
         start = start or today + timedelta(days=self.config.orders.default_start_offset_days)
         try:
@@ -518,8 +518,9 @@ class OrderService(ServiceBase):
         except ValueError:
             raise UsageError(f"unknown order status '{status}'", "one of: " + ", ".join(s.value for s in OrderStatus)) from None
 
-    def _expiry(self) -> str:
-        return self.later_iso(minutes=self.config.orders.confirmation_timeout_minutes)
+    def _expiry(self, moment: datetime | None = None) -> str:
+        moment = moment or self.now()
+        return iso(moment + timedelta(minutes=self.config.orders.confirmation_timeout_minutes))
 
     def _codes(self) -> Iterator[str]:
         """Candidate order codes; the store refuses one that is taken and the next is tried."""

@@ -17,7 +17,7 @@ class SmsStore(ConnectionStore):
             found = scalar(self.db, "SELECT id FROM sms_outbox WHERE idempotency_key = ?", (idempotency_key,))
             if found is not None:
                 return int(found)
-        cursor = self.db.execute(
+        cursor = self.conn.execute(
             "INSERT INTO sms_outbox (phone, text, kind, priority, max_attempts, next_attempt_at, order_id,"
             " created_by, idempotency_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (phone, text, kind, priority, max_attempts, now, order_id, created_by, idempotency_key, now),

@@ -25,6 +25,7 @@ from cc.store.migrations import m0230_qa  # noqa: E402,F401
 from cc.store.migrations import m0231_qa_indexes  # noqa: E402,F401
 from cc.store.migrations import m0220_wallboard  # noqa: E402,F401
 from cc.store.migrations import m0240_order_path  # noqa: E402,F401
+from cc.store.migrations import m0250_order_write_path  # noqa: E402,F401
 
 
 def apply_migrations(db: sqlite_utils.Database) -> list[str]:
