@@ -38,11 +38,18 @@ class CliState:
             self._services = build_services(self.config, acting_user=self.user)
         return self._services
 
+    def close(self) -> None:
+        """Close the services' connection when the command is done (registered on the root context)."""
+        if self._services is not None:
+            self._services.close()
+            self._services = None
+
 
 def state(ctx: typer.Context) -> CliState:
     root = ctx.find_root()
     if not isinstance(root.obj, CliState):
         root.obj = CliState()
+        root.call_on_close(root.obj.close)
     return root.obj
 
 

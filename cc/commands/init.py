@@ -14,7 +14,10 @@ def init(ctx: typer.Context) -> None:
 
     path = config(ctx).db
     db = open_db(path, migrate=False)
-    applied = apply_migrations(db)
+    try:
+        applied = apply_migrations(db)
+    finally:
+        db.conn.close()
     if applied:
         info(f"{path}: applied {len(applied)} migration(s): {', '.join(applied)}")
     else:

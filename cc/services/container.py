@@ -43,6 +43,22 @@ class Services:
     campaigns: Any = None  # CampaignService
     reports: Any = None  # ReportService
     wallboard: Any = None  # WallboardService (the supervisor's live view)
+    owns_db: bool = field(default=False, repr=False)  # build_services opened the connection: close() closes it
+
+    def close(self) -> None:
+        """Close the database connection ``build_services`` opened for these services (three descriptors in
+        WAL mode: the file, -wal and -shm). A connection passed in with ``db=`` stays open: whoever opened it
+        closes it. Services hold reference cycles, so an unclosed connection lingers until a full garbage
+        collection. Safe to call twice."""
+        if self.owns_db:
+            self.owns_db = False
+            self.db.conn.close()
+
+    def __enter__(self) -> Services:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def build_services(
@@ -80,6 +96,7 @@ def build_services(
         config=config, db=database, clock=clock, store=store,
         customers=customers, catalog=CatalogService(**common), accounts=AccountService(**common),
         orders=orders, dairy=dairy, users=UserService(**common), acting_user=acting_user, sms=sms,
+        owns_db=db is None,
     )
     _add_care_and_reports(services, database, common)
     return services

@@ -45,7 +45,8 @@ def config(db_path):
 def services(config, clock):
     from cc.services.container import build_services
 
-    return build_services(config, clock=clock, rng=random.Random(1234))
+    with build_services(config, clock=clock, rng=random.Random(1234)) as services:
+        yield services
 
 
 @pytest.fixture(scope="session")
@@ -69,7 +70,8 @@ def world(world_template, db_path, config, clock):
     from cc.services.container import build_services
 
     shutil.copyfile(world_template, db_path)
-    return build_services(config, clock=clock, rng=random.Random(1234))
+    with build_services(config, clock=clock, rng=random.Random(1234)) as services:
+        yield services
 
 
 @pytest.fixture
@@ -81,10 +83,15 @@ def fake_dairy():
 def as_user(db_path, clock):
     """Services acting as a named user (role checks apply), on the same file and clock."""
 
-    def build(name: str, dairy_link=None):  # noqa: ANN001, ANN202
-        return make_services(db_path, clock, user=name, dairy_link=dairy_link)
+    built = []
 
-    return build
+    def build(name: str, dairy_link=None):  # noqa: ANN001, ANN202
+        built.append(make_services(db_path, clock, user=name, dairy_link=dairy_link))
+        return built[-1]
+
+    yield build
+    for services in built:
+        services.close()
 
 
 @pytest.fixture
