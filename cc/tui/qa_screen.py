@@ -46,6 +46,12 @@ def load(ctx: Any, unscored: bool) -> tuple[qa.Scorecard, dict, list[dict]]:
     return card, {"name": row["name"], "version": row["version"]}, svc.calls(since, until, unscored=unscored)
 
 
+def newest_score(ctx: Any, call: str) -> dict | None:
+    """The call's newest score (the one that counts), or None when it has none."""
+    scores = _service(ctx).call(call)["scores"]
+    return max(scores, key=lambda s: s["id"]) if scores else None
+
+
 def score(ctx: Any, call: str, answers: dict[str, str], comment: str) -> dict:
     return _service(ctx).score(call, answers, comment=comment)
 
@@ -72,6 +78,14 @@ class QaDone(Message):
     def __init__(self, text: str, reload: bool) -> None:
         super().__init__()
         self.text, self.reload = text, reload
+
+
+class QaShown(Message):
+    """The newest score of a call, to show in the form (None: the call has none)."""
+
+    def __init__(self, call: str, score: dict | None) -> None:
+        super().__init__()
+        self.call, self.score = call, score
 
 
 class QaFailed(Message):
@@ -110,6 +124,8 @@ class QaScreen(Screen, Localized):
         self.call: str | None = None  # the highlighted call
         self.unscored = False
         self.loads = 0  # lists drawn (tests wait on it)
+        self.shown = 0  # forms filled from the highlighted call's score or cleared (tests wait on it)
+        self.form_call: str | None = None  # the call whose score the form holds (None: empty or typed afresh)
         self.activity = ""
 
     def compose(self) -> ComposeResult:
@@ -162,6 +178,7 @@ class QaScreen(Screen, Localized):
         if not ids:
             self._say(self.L("qa_no_calls"))
         self._update_total()
+        self._follow(self.call)
         self.loads += 1
 
     async def _build_form(self, card: qa.Scorecard) -> None:
@@ -211,11 +228,53 @@ class QaScreen(Screen, Localized):
         for c in self.card.criteria if self.card else ():
             self.query_one(f"#qa-v-{c.key}", Input).value = ""
         self.query_one("#qa-comment", Input).value = ""
+        self.form_call = None
 
     @on(DataTable.RowHighlighted, "#qa-calls")
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self.call = event.row_key.value if event.row_key is not None else None
+        call = event.row_key.value if event.row_key is not None else None
+        changed, self.call = call != self.call, call
         self._update_total()
+        if changed:
+            self._follow(call)
+
+    def _follow(self, call: str | None) -> None:
+        """The form follows the highlighted call: a scored call shows its newest score (a re-score starts
+        from it), an unscored one an empty form (so one call's answers are never saved for another)."""
+        scored = any(c["call"] == call and c["qa_total"] is not None for c in self.calls)
+        if scored:
+            self._fetch_score(call)
+        elif self.form_call is not None or call is None:
+            self._clear_form()
+            self.shown += 1
+        else:
+            self.shown += 1
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="qa-show")
+    def _fetch_score(self, call: str) -> None:
+        try:
+            found = self.run_on_backend(lambda ctx: newest_score(ctx, call))
+        except Exception as exc:  # noqa: BLE001 - shown, never fatal
+            self.post_message(QaFailed(exc))
+            return
+        self.post_message(QaShown(call, found))
+
+    def on_qa_shown(self, message: QaShown) -> None:
+        if message.call != self.call or self.card is None:
+            return  # the cursor has moved on meanwhile
+        self._clear_form()
+        answers = message.score["answers"] if message.score else {}
+        zh = getattr(self.app, "locale", "en") == "zh_CN"
+        for c in self.card.criteria:
+            if c.key in answers:
+                value = answers[c.key]
+                text = (("是" if value else "否") if zh else ("yes" if value else "no")) if c.kind == "yesno" else str(value)
+                self.query_one(f"#qa-v-{c.key}", Input).value = text
+        if message.score:
+            self.query_one("#qa-comment", Input).value = message.score["comment"] or ""
+            self.form_call = message.call
+        self._update_total()
+        self.shown += 1
 
     @on(DataTable.RowSelected, "#qa-calls")
     def _selected(self, event: DataTable.RowSelected) -> None:

@@ -121,8 +121,22 @@ def test_lists_calls_scores_with_a_live_total_and_plays(db_file, clock):
             await pilot.press("ctrl+s")
             await until(pilot, lambda: screen.loads >= 2)
             assert "call-3: score saved 81" in screen.activity
-            assert screen.query_one("#qa-v-greeting", Input).value == ""  # the form is cleared
             assert table.get_row("call-3")[-1] == "81"
+            # The form follows the highlighted call: call-3 now shows the score just saved (a re-score
+            # starts from it), an unscored call an empty form, and back again.
+            await until(pilot, lambda: screen.form_call == "call-3")
+            assert screen.query_one("#qa-v-greeting", Input).value == "yes"
+            assert screen.query_one("#qa-v-courtesy", Input).value == "5"
+            assert screen.query_one("#qa-v-closing", Input).value == "no"
+            assert "81 / 100" in str(total.render())
+            await pilot.press("down")  # call-2, never scored
+            await until(pilot, lambda: screen.call == "call-2" and screen.form_call is None)
+            assert screen.query_one("#qa-v-greeting", Input).value == ""
+            await pilot.press("up")
+            await until(pilot, lambda: screen.form_call == "call-3")
+            screen.query_one("#qa-v-courtesy", Input).value = "4"  # a re-score from the old one
+            await pilot.pause()
+            assert "call-3" in str(total.render()) and "81 / 100" not in str(total.render())
             await pilot.press("f5")  # play the highlighted call to my phone
             await until(pilot, lambda: bool(control.originated))
             assert control.originated[0][:2] == ("PJSIP/2001", "relay")
