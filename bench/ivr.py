@@ -176,7 +176,7 @@ def _scripted_asterisk(port: int, index: int, keys: str = "12") -> None:
                 break
 
 
-def _isolated_latency(folder: Path, callers: int) -> list[float]:
+def _isolated_latency(folder: Path, callers: int) -> list[list]:
     """The server's added latency with a scripted peer instead of Asterisk: the server's own cost, without
     the CPU Asterisk itself takes on this 2-core machine during a burst of calls."""
     from cc.telephony.asterisk_runtime import free_port
@@ -194,7 +194,18 @@ def _isolated_latency(folder: Path, callers: int) -> list[float]:
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=20)
-    return [g for _, g in json.loads(timings.read_text())] if timings.exists() else []
+    return json.loads(timings.read_text()) if timings.exists() else []
+
+
+def _latency_figure(name: str, rows: list, **extra: object) -> dict:
+    """p99 of the added latency from reading Asterisk's reply (the figure, as defined in the issue), with
+    the same from the reply's arrival in the kernel beside it (also the wait to be scheduled: stricter)."""
+    read = [r[1] for r in rows]
+    arrival = [r[2] for r in rows]
+    p99 = _percentile(read, 99)
+    return {"name": name, "value": round(p99, 3), "unit": "ms", "target": 5.0, "ok": p99 < 5.0,
+            "commands": len(rows), "p50": round(_percentile(read, 50), 3),
+            "p99_from_arrival": round(_percentile(arrival, 99), 3), **extra}
 
 
 def _classic_start(folder: Path, repeats: int = 9) -> list[dict]:
@@ -289,27 +300,28 @@ def run(counts: tuple[int, ...] = COUNTS) -> list[dict]:
                 server.kill()
         gaps = json.loads(timings.read_text()) if timings.exists() else []
         if gaps:
-            values = [g for _, g in gaps]
+            values = [g[1] for g in gaps]
             by_command: dict[str, list[float]] = {}
-            for command, g in gaps:
-                by_command.setdefault(command, []).append(g)
-            p99 = _percentile(values, 99)
+            for g in gaps:
+                by_command.setdefault(g[0], []).append(g[1])
             figures += [
                 {"name": "ivr_agi_added_latency_p50", "value": round(statistics.median(values), 3), "unit": "ms",
                  "commands": len(values)},
-                {"name": "ivr_agi_added_latency_p99", "value": round(p99, 3), "unit": "ms", "target": 5.0,
-                 "ok": p99 < 5.0, "commands": len(values),
-                 "p99_by_command": {c: round(_percentile(v, 99), 3) for c, v in sorted(by_command.items())}},
+                _latency_figure("ivr_agi_added_latency_p99", gaps, note=f"all concurrencies {list(counts)} pooled",
+                                p99_by_command={c: round(_percentile(v, 99), 3) for c, v in sorted(by_command.items())}),
             ]
+            first = 1  # the server numbers calls in the order they came: the runs' calls are consecutive
+            for n in counts:
+                rows = [g for g in gaps if first <= g[3] < first + n]
+                first += n
+                if n > 1 and rows:
+                    figures.append(_latency_figure(f"ivr_agi_added_latency_{n}_p99", rows, callers=n))
         for n in (50, max(counts)):
-            values = _isolated_latency(folder, n)
-            if values:
-                p99 = _percentile(values, 99)
-                figures.append(
-                    {"name": f"ivr_agi_added_latency_isolated_{n}_p99", "value": round(p99, 3), "unit": "ms",
-                     "target": 5.0, "ok": p99 < 5.0, "commands": len(values), "callers": n,
-                     "note": "same server, scripted AGI peer instead of Asterisk (no CPU taken by Asterisk)"}
-                )
+            rows = _isolated_latency(folder, n)
+            if rows:
+                figures.append(_latency_figure(
+                    f"ivr_agi_added_latency_isolated_{n}_p99", rows, callers=n,
+                    note="same server, scripted AGI peer instead of Asterisk (no CPU taken by Asterisk)"))
         if memory:
             figures.append(
                 {"name": f"ivr_server_memory_at_{max(counts)}_calls", "value": round(memory["peak"] / 1024, 1),

@@ -11,7 +11,12 @@ The edges of pyst2 0.5.1 fixed here (measured):
 - ``database_get`` quoted family and key twice;
 - socket reads had no timeout: each command sets one from what it may legitimately take.
 
-Streams must be text (``sock.makefile("rw")``); binary streams fail on the first command.
+Streams must be text (``sock.makefile("rw")``); binary streams fail on the first command. The FastAGI
+server does not use ``makefile``: ``SocketLines`` reads and writes lines on the socket itself, in blocking
+mode with the read timeout in the kernel (``SO_RCVTIMEO``), so a command costs one ``send`` and one
+``recvmsg`` (a socket with a Python timeout polls before each of them, and every one of those calls hands
+the GIL over: with 200 calls in one process each hand-over is a wait), and it learns from the kernel when
+each reply arrived (``SO_TIMESTAMPNS``) for the added-latency figure.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import io
 import os
 import re
 import signal
+import struct
 import sys
 import threading
 import time
@@ -78,6 +84,80 @@ class _Null(io.TextIOBase):
 NULL = _Null()
 
 
+_SO_TIMESTAMPNS = 35  # Linux (asm-generic); Python's socket module does not name it
+_SOL_SOCKET = 1
+
+
+class SocketLines:
+    """A FastAGI connection as the text stream pyst2 reads and writes (``readline``, ``write``, ``flush``).
+
+    Blocking socket, timeout in the kernel (``set_timeout``: a read that times out raises ``TimeoutError``),
+    no buffered/text layers: one system call per line read or written in the common case. ``arrived`` is
+    when (``time.perf_counter`` clock) the kernel received the data the last returned line ended in, or
+    None when the kernel gives no receive timestamps."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        import socket  # here, not at the top: the classic-AGI process does not need it
+
+        self.sock = sock
+        self._buf = b""
+        self.arrived: float | None = None
+        self._chunk_arrived: float | None = None
+        self._timeout: float | None = -1.0
+        self._rcvtimeo = (socket.SOL_SOCKET, socket.SO_RCVTIMEO)
+        sock.settimeout(None)
+        self._anc_space = 0
+        if sys.platform == "linux":
+            try:
+                sock.setsockopt(_SOL_SOCKET, _SO_TIMESTAMPNS, 1)
+                self._anc_space = socket.CMSG_SPACE(16)
+            except OSError:
+                pass
+
+    def set_timeout(self, seconds: float | None) -> None:
+        if seconds == self._timeout:
+            return
+        whole, micro = 0, 0  # 0, 0: no timeout
+        if seconds is not None:
+            whole = int(seconds)
+            micro = max(int(round((seconds - whole) * 1_000_000)), 0 if whole else 1)
+        self.sock.setsockopt(*self._rcvtimeo, struct.pack("ll", whole, micro))
+        self._timeout = seconds
+
+    def readline(self) -> str:
+        while True:
+            end = self._buf.find(b"\n")
+            if end >= 0:
+                line, self._buf = self._buf[: end + 1], self._buf[end + 1 :]
+                self.arrived = self._chunk_arrived
+                return line.decode("utf-8")
+            try:
+                data, anc, _flags, _addr = self.sock.recvmsg(4096, self._anc_space)
+            except BlockingIOError:  # SO_RCVTIMEO ran out
+                raise TimeoutError("timed out") from None
+            if not data:  # closed: what is left (a last line without its line feed) or ""
+                line, self._buf = self._buf, b""
+                return line.decode("utf-8")
+            self._buf += data
+            self._chunk_arrived = _arrival(anc) if anc else None
+
+    def write(self, text: str) -> int:
+        self.sock.sendall(text.encode("utf-8"))
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def _arrival(anc: list) -> float | None:
+    """The kernel's receive time (CLOCK_REALTIME) of a ``recvmsg`` as a ``time.perf_counter`` value."""
+    for level, kind, data in anc:
+        if level == _SOL_SOCKET and kind == _SO_TIMESTAMPNS and len(data) >= 16:
+            sec, nsec = struct.unpack_from("qq", data)
+            return sec + nsec / 1e9 - (time.time() - time.perf_counter())
+    return None
+
+
 class AGI(pyst_agi.AGI):
     """pyst2's AGI without the signal handler, the stderr trace and the hang-up surprises."""
 
@@ -99,30 +179,43 @@ class AGI(pyst_agi.AGI):
         if handle_sighup and threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGHUP, self._handle_sighup)
         self.env: dict[str, str] = {}
-        # Our own time between Asterisk's last line and our next command (the server's added latency).
-        self.gaps: list[tuple[str, float]] = []  # (command, seconds)
+        # The server's added latency: our own time from Asterisk's last line to our next command, counted
+        # from when we read that line, and from when the kernel received it (``SocketLines.arrived``: also
+        # the time the line waited for this thread to be scheduled and get the GIL; = read time without
+        # kernel timestamps).
+        self.gaps: list[tuple[str, float, float]] = []  # (command, seconds from read, seconds from arrival)
         self._heard_at: float | None = None
+        self._arrived_at = 0.0
         self._set_timeout(DEFAULT_READ_TIMEOUT)
         try:
             self._read_env()
         except UnicodeDecodeError:
             raise ChannelError("AGI environment is not UTF-8 text") from None
+        self._heard()
+
+    def _heard(self) -> None:
         self._heard_at = time.perf_counter()
+        arrived = getattr(self.stdin, "arrived", None)
+        self._arrived_at = arrived if arrived is not None and arrived < self._heard_at else self._heard_at
 
     def _set_timeout(self, seconds: float | None) -> None:
-        if self.sock is not None and seconds != getattr(self, "_timeout", -1):
+        if seconds == getattr(self, "_timeout", -1):
+            return
+        if isinstance(self.stdin, SocketLines):
+            self.stdin.set_timeout(seconds)
+        elif self.sock is not None:
             self.sock.settimeout(seconds)
-            self._timeout = seconds
+        self._timeout = seconds
 
     def _readline(self) -> str:
         try:
             line = self.stdin.readline()
         except TimeoutError:  # socket.timeout is TimeoutError
             raise ChannelError("no reply from Asterisk in time") from None
-        except (ConnectionError, OSError, ValueError) as exc:  # ValueError: read on a closed file
-            raise CallerHungUp(f"connection lost: {exc}") from None
         except UnicodeDecodeError:
             raise ChannelError("reply is not UTF-8 text") from None
+        except (ConnectionError, OSError, ValueError) as exc:  # ValueError: read on a closed file
+            raise CallerHungUp(f"connection lost: {exc}") from None
         if line == "":
             raise CallerHungUp("connection closed")
         return line
@@ -159,12 +252,13 @@ class AGI(pyst_agi.AGI):
         self.test_hangup()
         self._set_timeout(timeout)
         if self._heard_at is not None and len(self.gaps) < 10_000:
-            self.gaps.append((command, time.perf_counter() - self._heard_at))
+            now = time.perf_counter()
+            self.gaps.append((command, now - self._heard_at, now - self._arrived_at))
         self.send_command(command, *args)
         try:
             return self.get_result()
         finally:
-            self._heard_at = time.perf_counter()
+            self._heard()
 
     def test_hangup(self) -> None:
         if self._got_sighup:
@@ -318,8 +412,8 @@ class AgiChannel:
 
 
 def socket_agi(sock: socket.socket) -> AGI:
-    """An AGI session over a connected FastAGI socket (text streams, as pyst2 needs)."""
-    stream = sock.makefile("rw", encoding="utf-8", errors="strict", newline="\n")
+    """An AGI session over a connected FastAGI socket (line streams on the socket itself)."""
+    stream = SocketLines(sock)
     return AGI(stream, stream, sock=sock)
 
 

@@ -23,6 +23,12 @@ if TYPE_CHECKING:  # the classic-AGI process runs without cc.config when there i
     from cc.config import Config
 
 
+# The FastAGI server's call records: at most one transaction per this many seconds (a write waits at most
+# that long; none waits after a quiet spell). Under a burst of calls a transaction per few writes made the
+# writer a third of the server's CPU; a process killed outright loses at most this interval's writes.
+WRITE_SPACING = 0.02
+
+
 def settings_from_config(config: Config) -> RuntimeSettings:
     data = config.data_dir
     return RuntimeSettings(
@@ -73,7 +79,7 @@ def build_runtime(
     shared = ensure_schema(config.db, keep_open=one_connection)
     settings = settings_from_config(config)
     clock = clock or SystemClock()
-    writer = CallWriter(config.db) if queued_writes else None
+    writer = CallWriter(config.db, spacing=WRITE_SPACING) if queued_writes else None
     pool = ReservePool(config.db) if queued_writes else None
 
     def store_factory() -> CallStore:
@@ -104,6 +110,7 @@ def build_runtime(
             store.close()
     runtime = IvrRuntime(store_factory, clock, settings, lookup, trees)
     runtime.writer = writer
+    runtime.pool = pool
     runtime.connection = shared
     runtime.acd = _lazy_acd_hook(config, clock)  # the IVR's queue nodes hand callers to the ACD
     return runtime
@@ -176,6 +183,7 @@ class ReservePool(ConnectionPool):
         self._clock = time.monotonic
         self._last_take = self._clock()
         self._wanted = threading.Event()
+        self._closed = False
         self.warm(self.reserve)
         threading.Thread(target=self._refill, name="db-reserve", daemon=True).start()
 
@@ -186,21 +194,34 @@ class ReservePool(ConnectionPool):
             self._wanted.set()
         return conn
 
+    def close(self) -> None:
+        """Close the free connections (the server has stopped: no statement borrows any more)."""
+        self._closed = True
+        self._wanted.set()
+        with self._lock:
+            free, self._free = self._free, []
+            self.keep = 0  # one given back later closes
+        for conn in free:
+            conn.close()
+
     def _refill(self) -> None:
         import time
 
-        while self._wanted.wait():
+        while self._wanted.wait() and not self._closed:
             while (left := self.quiet - (self._clock() - self._last_take)) > 0:  # a burst: wait for it to end
                 time.sleep(left)
             self._wanted.clear()
-            while len(self._free) < self.reserve and self._clock() - self._last_take >= self.quiet:
+            while len(self._free) < self.reserve and self._clock() - self._last_take >= self.quiet and not self._closed:
                 try:
                     conn = connect(self.path)
                 except Exception:  # noqa: BLE001 - a statement opens its own then (ConnectionPool.take)
                     break
                 with self._lock:
+                    if self._closed:
+                        conn.close()
+                        return
                     self._free.append(conn)
-            if len(self._free) < self.reserve:
+            if len(self._free) < self.reserve and not self._closed:
                 self._wanted.set()  # a call came in meanwhile: later
 
 

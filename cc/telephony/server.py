@@ -35,6 +35,7 @@ class _Handler(socketserver.BaseRequestHandler):
         with server.count_lock:
             server.active += 1
             server.total += 1
+            call_no = server.total
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             try:
@@ -45,7 +46,7 @@ class _Handler(socketserver.BaseRequestHandler):
                 return
             handlers.handle(agi, server.runtime, server.config)
             if server.gap_sink is not None:
-                server.gap_sink.extend(agi.gaps)
+                server.gap_sink.extend((call_no, *gap) for gap in agi.gaps)
         except Exception:  # never let one call take the server down
             log.exception("AGI handler failed")
         finally:
@@ -59,13 +60,18 @@ class _Handler(socketserver.BaseRequestHandler):
                 pass
 
 
-class FastAgiServer(socketserver.ThreadingTCPServer):
+class FastAgiServer(socketserver.TCPServer):
+    """One thread per call in progress, kept for later calls once its call ended (``spare`` are started
+    up front): a burst of calls does not start a thread per call while the calls before it are running."""
+
     allow_reuse_address = True
-    daemon_threads = True
     request_queue_size = 256  # the default of 5 made 50 simultaneous calls ten times slower
-    block_on_close = False
+    spare = 32  # threads waiting for calls from the start
+    keep = 512  # at most this many wait for calls; more end with their call
 
     def __init__(self, address: tuple[str, int], runtime: Any, config: Config) -> None:
+        import queue
+
         self.runtime = runtime
         self.config = config
         self.active = 0
@@ -73,13 +79,54 @@ class FastAgiServer(socketserver.ThreadingTCPServer):
         self.count_lock = threading.Lock()
         self.idle = threading.Event()
         self.idle.set()
-        self.gap_sink: list[tuple[str, float]] | None = None  # set to a list to collect per-command added latency
+        # Set to a list to collect the per-command added latency: (call number, *AGI.gaps entry).
+        self.gap_sink: list[tuple[int, str, float, float]] | None = None
         super().__init__(address, _Handler)
+        self._calls: queue.SimpleQueue = queue.SimpleQueue()
+        self._waiting = 0  # threads waiting for a call (each takes one from _calls)
+        self._closed = False
+        self._pool_lock = threading.Lock()
+        for _ in range(self.spare):
+            with self._pool_lock:
+                self._waiting += 1
+            self._start_worker()
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self.count_lock:
             self.idle.clear()
-        super().process_request(request, client_address)
+        self._calls.put((request, client_address))
+        with self._pool_lock:
+            if self._waiting:
+                self._waiting -= 1
+                return
+        self._start_worker()
+
+    def _start_worker(self) -> None:
+        threading.Thread(target=self._worker, name="agi-call", daemon=True).start()
+
+    def _worker(self) -> None:
+        while True:
+            item = self._calls.get()
+            if item is None:
+                return
+            request, client_address = item
+            try:
+                self.finish_request(request, client_address)
+            except Exception:
+                self.handle_error(request, client_address)
+            finally:
+                self.shutdown_request(request)
+            with self._pool_lock:
+                if self._waiting >= self.keep or self._closed:
+                    return
+                self._waiting += 1
+
+    def _release_workers(self) -> None:
+        with self._pool_lock:
+            self._closed = True
+            waiting, self._waiting = self._waiting, 0
+        for _ in range(waiting):
+            self._calls.put(None)
 
     @property
     def port(self) -> int:
@@ -96,12 +143,16 @@ class FastAgiServer(socketserver.ThreadingTCPServer):
         self.shutdown()
         self.server_close()
         finished = self.idle.wait(drain_seconds)
+        self._release_workers()
         writer = getattr(self.runtime, "writer", None)
         if writer is not None:
             if finished:
                 writer.close()
             else:
                 writer.flush(drain_seconds)
+        pool = getattr(self.runtime, "pool", None)
+        if pool is not None and finished:
+            pool.close()
         return finished
 
 
@@ -128,7 +179,9 @@ def serve(config: Config, host: str | None = None, port: int | None = None, serv
     # between a reply from Asterisk and our next command.
     sys.setswitchinterval(0.0005)
     server = make_server(config, host, port, services=services)
-    timings = os.environ.get("CC_AGI_TIMINGS")  # diagnostics: write per-command added latency here on exit
+    # Diagnostics: on exit, write per-command added latency here, as JSON [[verb, ms from reading Asterisk's
+    # reply, ms from its arrival in the kernel, call number], ...].
+    timings = os.environ.get("CC_AGI_TIMINGS")
     if timings:
         server.gap_sink = []
     stop = threading.Event()
@@ -153,6 +206,7 @@ def serve(config: Config, host: str | None = None, port: int | None = None, serv
             signal.signal(sig, handler)
         if timings and server.gap_sink is not None:
             with open(timings, "w", encoding="utf-8") as out:
-                json.dump([[command_verb(command), round(gap * 1000, 4)] for command, gap in server.gap_sink], out)
+                json.dump([[command_verb(command), round(gap * 1000, 4), round(arrival * 1000, 4), call_no]
+                           for call_no, command, gap, arrival in server.gap_sink], out)
     time.sleep(0)  # let daemon threads observe the closed socket
     return server.total
