@@ -179,6 +179,13 @@ def serve(config: Config, host: str | None = None, port: int | None = None, serv
     # between a reply from Asterisk and our next command.
     sys.setswitchinterval(0.0005)
     server = make_server(config, host, port, services=services)
+    # What exists now (the imported modules, the tree, the pooled connections) lives as long as the process:
+    # out of the collector's sight, so a collection during calls walks only what calls made (measured at 200
+    # callers: the setup gap's median 0.6 -> 0.35 ms, fewer long pauses).
+    import gc
+
+    gc.collect()
+    gc.freeze()
     # Diagnostics: on exit, write per-command added latency here, as JSON [[verb, ms from reading Asterisk's
     # reply, ms from its arrival in the kernel, call number], ...].
     timings = os.environ.get("CC_AGI_TIMINGS")
