@@ -44,7 +44,11 @@ def console_command(
         command = run.web_command(config_path=state.config_path, db_path=state.db_path, user=user, locale=lang, light=light)
         run.serve_web(command, host, port)
     else:
-        run.run_console(_common.config(ctx), user=user, locale=lang, light=light)
+        from cc.store.checkpoint import background_checkpoints
+
+        config = _common.config(ctx)
+        with background_checkpoints(config.db):  # an order's save never waits for a WAL checkpoint
+            run.run_console(config, user=user, locale=lang, light=light)
 
 
 def _print_agent(view: dict) -> None:
@@ -369,8 +373,11 @@ def queue_callback_run(
         if once:
             runner.run_once(wait)
         else:
+            from cc.store.checkpoint import background_checkpoints
+
             _common.info("cc queue callback-run: making call backs as their turn comes (Ctrl-C stops)")
-            runner.run(threading.Event(), poll_seconds=config.acd.poll_seconds)
+            with background_checkpoints(config.db):
+                runner.run(threading.Event(), poll_seconds=config.acd.poll_seconds)
     finally:
         runner.close()
         ami.close()

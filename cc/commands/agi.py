@@ -28,8 +28,11 @@ def serve_command(
     def ready(srv) -> None:  # noqa: ANN001
         _common.info(f"cc agi: serving FastAGI on {srv.server_address[0]}:{srv.port} (database {config.db})")
 
+    from cc.store.checkpoint import background_checkpoints
+
     try:
-        total = server.serve(config, host, port, ready=ready)
+        with background_checkpoints(config.db):  # a caller never waits for a WAL checkpoint between prompts
+            total = server.serve(config, host, port, ready=ready)
     except OSError as exc:
         raise Unreachable(
             f"cannot listen on {host or config.agi.host}:{config.agi.port if port is None else port}: {exc.strerror or exc}",

@@ -77,9 +77,12 @@ def _live(console, config, *, rate: float, speed: float, seed: int, lang: str | 
 
     console.print(f"启动模拟呼叫中心（先模拟此前 {warm_up:g} 分钟）/ starting the simulated call center "
                   f"(first playing the {warm_up:g} minutes before now) ...")
+    from cc.store.checkpoint import background_checkpoints
+
     sim = start_center(config, seed=seed, calls_per_minute=rate, speed=speed, warm_up_minutes=warm_up)
     try:
-        live_dashboard(config, sim, locale=lang).run()
+        with background_checkpoints(config.db):
+            live_dashboard(config, sim, locale=lang).run()
     finally:
         console.print("停止模拟 / stopping the simulation (calls in progress are played to their end) ...")
         summary = sim.stop()

@@ -85,7 +85,7 @@ def serve(
     modems = _modems(cfg, modem)
     _setup_logging(log_file or cfg.sms.log_file, verbose)
     user = state(ctx).user
-    build_services(cfg, acting_user=user)  # opens and migrates the database once, before the threads start
+    build_services(cfg, acting_user=user).close()  # opens and migrates the database once, before the threads start
     gateway = SmsGateway(
         cfg, modems=modems, make_sms=lambda: build_services(cfg, acting_user=user).sms,
         make_port=_adapter_factory(cfg),
@@ -97,7 +97,10 @@ def serve(
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    gateway.run()
+    from cc.store.checkpoint import background_checkpoints
+
+    with background_checkpoints(cfg.db):  # a YES reply's charge never waits for a WAL checkpoint
+        gateway.run()
 
 
 @app.command("send")

@@ -29,5 +29,8 @@ def supervisor(
     from cc.tui.supervisor_app import make_supervisor_app
 
     config = _common.config(ctx)
+    from cc.store.checkpoint import background_checkpoints
+
     app = make_supervisor_app(config, user=user or _common.state(ctx).user, locale=lang, dark=not light, dial=dial)
-    app.run()
+    with background_checkpoints(config.db):
+        app.run()
