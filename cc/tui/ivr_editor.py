@@ -13,6 +13,7 @@ Built by ``make_ivr_editor_app(config, ...)`` so the command and the tests build
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -61,21 +62,51 @@ class EditorContext:
         self._calls = CallStore(self.db)
         self._scratch: Any = None
         self._sim_runs = 0
+        self._pending: Path | None = None  # rebuilt sounds waiting for the save (inside the prompts folder)
 
     def load(self) -> tuple[int, dict]:
         row, tree = self.ivr.current()
         return int(row["id"]), ivr.tree_to_dict(tree)
 
     def prompt_files(self) -> set[str]:
+        """The prompts with a sound: in the prompts folder, or rebuilt here and waiting for the save."""
         from cc.services.ivr import prompt_files
 
-        return set(prompt_files(self.ivr.prompts_dir))
+        pending = set(prompt_files(self._pending)) if self._pending is not None else set()
+        return set(prompt_files(self.ivr.prompts_dir)) | pending
 
     def check(self, plain: dict) -> list[ivr.Problem]:
         return self.ivr.check_plain(plain)[1]
 
     def save(self, plain: dict, base_id: int | None) -> tuple[int, list[ivr.Problem]]:
-        return self.ivr.save_plain(plain, base_id=base_id)
+        """Save the tree, then put the sounds rebuilt since the last save in place: callers hear a new
+        sound only with the tree that has its text. The warnings left are those still true after that."""
+        tree_id, warnings = self.ivr.save_plain(plain, base_id=base_id)
+        if self._pending is not None:
+            self._publish_pending()
+            warnings = [p for p in self.ivr.check_plain(plain)[1] if p.severity != "error"]
+        return tree_id, warnings
+
+    def _publish_pending(self) -> None:
+        import shutil
+
+        from cc.services.ivr import prompt_files
+
+        pending, self._pending = self._pending, None
+        live = self.ivr.prompts_dir
+        for pid, file in prompt_files(pending).items():
+            for old in live.glob(f"{pid}.*"):  # a recording in another format would be played first
+                if old.is_file():
+                    old.unlink()
+            os.replace(file, live / file.name)  # same folder tree: atomic, a call never reads half a file
+        shutil.rmtree(pending, ignore_errors=True)
+
+    def discard_pending(self) -> None:
+        import shutil
+
+        if self._pending is not None:
+            shutil.rmtree(self._pending, ignore_errors=True)
+            self._pending = None
 
     def export(self, path: Path) -> Path:
         from cc.errors import UsageError
@@ -122,12 +153,19 @@ class EditorContext:
         return self._scratch
 
     def rebuild(self, prompts: dict[str, str]) -> list[Any]:
-        """Speak these prompt texts into their sound files again (espeak-ng + sox, like `cc ivr prompts build`)."""
+        """Speak these prompt texts into sound files (espeak-ng + sox, like `cc ivr prompts build`). They wait
+        in a folder of their own until the tree is saved; quitting without saving drops them."""
+        import tempfile
+
         from cc.telephony import prompts as tts
 
-        return tts.build_missing(prompts, self.ivr.prompts_dir, set(), voice=self.config.ivr.tts_voice, force=True)
+        if self._pending is None:
+            self.ivr.prompts_dir.mkdir(parents=True, exist_ok=True)
+            self._pending = Path(tempfile.mkdtemp(prefix=".cc-ivr-edit-", dir=self.ivr.prompts_dir))
+        return tts.build_missing(prompts, self._pending, set(), voice=self.config.ivr.tts_voice, force=True)
 
     def close(self) -> None:
+        self.discard_pending()
         self.db.conn.close()
         if self._scratch is not None:
             self._scratch.conn.close()

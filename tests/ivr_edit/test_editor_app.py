@@ -152,6 +152,9 @@ def test_rebuild_prompt_speaks_the_edited_text_or_says_what_is_missing(db_file, 
         real_which = shutil.which
         monkeypatch.setattr(tts.shutil, "which", lambda tool: None if tool == "espeak-ng" else real_which(tool))
 
+    wav = db_file.parent / "prompts" / "goodbye.wav"
+    saved: list[bytes] = []
+
     async def run() -> None:
         app = editor(db_file)
         async with app.run_test(size=(80, 24)) as pilot:
@@ -164,7 +167,16 @@ def test_rebuild_prompt_speaks_the_edited_text_or_says_what_is_missing(db_file, 
             await pilot.press("ctrl+r")  # the focused prompt
             if espeak:
                 await until(pilot, lambda: "rebuilt 1" in app.message, "the rebuild", timeout=60)
-                assert "goodbye" in app.files
+                assert "goodbye" in app.files and "once you save" in app.message
+                # Callers keep hearing the old sound until the tree with the new text is saved.
+                assert not wav.exists()
+                await pilot.press("ctrl+s")
+                await until(pilot, lambda: app.tree_id == 2, "the save")
+                assert wav.exists() and wav.stat().st_size > 1000
+                saved.append(wav.read_bytes())
+                await set_field(pilot, "p-0", "再见，欢迎下次再来订奶。")  # rebuilt, then left without saving
+                await pilot.press("ctrl+r")
+                await until(pilot, lambda: app.message.count("rebuilt 1") and app.draft.changes, "the 2nd rebuild", timeout=60)
                 return
             await until(pilot, lambda: app.screen.id == "error-modal", "the error")
             text = screen_text(app)
@@ -173,8 +185,9 @@ def test_rebuild_prompt_speaks_the_edited_text_or_says_what_is_missing(db_file, 
             assert app.screen.id != "error-modal"
 
     asyncio.run(run())
-    wav = db_file.parent / "prompts" / "goodbye.wav"
-    assert wav.exists() == espeak and (not espeak or wav.stat().st_size > 1000)
+    assert wav.exists() == espeak
+    assert not espeak or wav.read_bytes() == saved[0]  # the unsaved rebuild never reached the callers
+    assert not list(wav.parent.glob(".cc-ivr-edit-*"))  # and was dropped at exit
 
 
 def test_check_names_unreachable_nodes_which_can_be_deleted_and_quit_asks_first(db_file):
