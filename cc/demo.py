@@ -65,7 +65,13 @@ def run_demo(db_path: Path, *, orders: int = 24, seed: int = 116114, say=None, s
     say = say or (lambda text: None)
     rng = random.Random(seed)
     config = demo_config(db_path)
-    services = build_services(config, rng=rng)
+    with build_services(config, rng=rng) as services:
+        return _play(config, services, rng, db_path, orders, say, sms_delay)
+
+
+def _play(config: Config, services, rng: random.Random, db_path: Path, orders: int, say, sms_delay: float) -> DemoResult:  # noqa: ANN001
+    from cc.services.container import build_services
+
     result = DemoResult(db=str(db_path), dairy_dir=config.dairy.drop_dir)
     phones = _seed(services, rng, result, say)
 
@@ -100,7 +106,8 @@ def seed_center(db_path: Path, *, seed: int = 116114) -> Config:
 
     rng = random.Random(seed)
     config = demo_config(db_path)
-    _seed(build_services(config, rng=rng), rng, DemoResult(db=str(db_path), dairy_dir=config.dairy.drop_dir), lambda text: None)
+    with build_services(config, rng=rng) as services:
+        _seed(services, rng, DemoResult(db=str(db_path), dairy_dir=config.dairy.drop_dir), lambda text: None)
     return config
 
 
@@ -181,7 +188,8 @@ class SimulatedSmsLine:
         try:
             from cc.services.container import build_services
 
-            rows = build_services(self.config).sms.status()["modems"]
+            with build_services(self.config) as services:
+                rows = services.sms.status()["modems"]
         except Exception:  # noqa: BLE001 - only decorates an error already being raised
             return ""
         errors = [f"{m['name']}: {m['state']}, {m['last_error']}" for m in rows if m.get("last_error")]

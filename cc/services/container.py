@@ -49,7 +49,11 @@ class Services:
         """Close the database connection ``build_services`` opened for these services (three descriptors in
         WAL mode: the file, -wal and -shm). A connection passed in with ``db=`` stays open: whoever opened it
         closes it. Services hold reference cycles, so an unclosed connection lingers until a full garbage
-        collection. Safe to call twice."""
+        collection. The reports' own read-only connection (opened on first use) is closed in any case.
+        Safe to call twice."""
+        report_store = getattr(self.reports, "reports", None)
+        if report_store is not None:
+            report_store.close()
         if self.owns_db:
             self.owns_db = False
             self.db.conn.close()
@@ -70,6 +74,20 @@ def build_services(
     dairy_link: object | None = None,
     rng: random.Random | None = None,
 ) -> Services:
+    from cc.store.db import open_db
+
+    database = db if db is not None else open_db(config.db)
+    try:
+        return _compose(config, database, owns_db=db is None, clock=clock, acting_user=acting_user,
+                        dairy_link=dairy_link, rng=rng)
+    except BaseException:  # e.g. a ConfigError from the sms or dairy section: the connection opened here closes
+        if db is None:
+            database.conn.close()
+        raise
+
+
+def _compose(config: Config, database: Any, *, owns_db: bool, clock: Clock | None, acting_user: str | None,
+             dairy_link: object | None, rng: random.Random | None) -> Services:
     from cc.dairy_link import link_from_config
     from cc.services.accounts import AccountService
     from cc.services.catalog import CatalogService
@@ -79,9 +97,7 @@ def build_services(
     from cc.services.sms import SmsService
     from cc.services.users import UserService
     from cc.store.core import SqliteStore
-    from cc.store.db import open_db
 
-    database = db if db is not None else open_db(config.db)
     store = SqliteStore(database)
     clock = clock or SystemClock()
     common = dict(store=store, clock=clock, config=config, acting_user=acting_user)
@@ -96,7 +112,7 @@ def build_services(
         config=config, db=database, clock=clock, store=store,
         customers=customers, catalog=CatalogService(**common), accounts=AccountService(**common),
         orders=orders, dairy=dairy, users=UserService(**common), acting_user=acting_user, sms=sms,
-        owns_db=db is None,
+        owns_db=owns_db,
     )
     _add_care_and_reports(services, database, common)
     return services

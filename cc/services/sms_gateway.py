@@ -35,6 +35,17 @@ def _is_report(event: Any) -> bool:
     return hasattr(event, "reference") and hasattr(event, "delivered")
 
 
+def close_sms(sms: Any) -> None:
+    """Close the connection of an SmsService from ``make_sms()`` (each thread's own) when its thread is done
+    with it: otherwise it stays open until a full garbage collection (the services hold reference cycles)."""
+    conn = getattr(getattr(sms, "store", None), "conn", None)
+    if conn is not None:
+        try:
+            conn.close()
+        except Exception:  # noqa: BLE001 - closing is best effort at the end of a thread
+            log.debug("closing the database connection failed", exc_info=True)
+
+
 def _modem_fault(exc: BaseException) -> bool:
     """The modem (not the destination) failed: no answer, port gone."""
     return isinstance(exc, (Unreachable, TimeoutError, OSError))
@@ -94,6 +105,7 @@ class ModemWorker(threading.Thread):
                 self.connected.clear()
                 self._close(port)
         self._safe_heartbeat(sms, state="stopped")
+        close_sms(sms)
         log.info("%s: stopped", self.label)
 
     @staticmethod
@@ -257,6 +269,7 @@ class Housekeeper(threading.Thread):
                 log.exception("housekeeping failed; trying again later")
             gw.dairy_due.wait(max(0.0, next_sweep - time.monotonic()))
             gw.dairy_due.clear()
+        close_sms(sms)
 
 
 class SmsGateway:
@@ -285,7 +298,11 @@ class SmsGateway:
             from cc.errors import ConfigError
 
             raise ConfigError("two modems have the same name or device", "give each modem its own name in gsm.modems")
-        self.make_sms().release_inbox_leases()
+        sms = self.make_sms()
+        try:
+            sms.release_inbox_leases()
+        finally:
+            close_sms(sms)
         self.workers = [ModemWorker(self, m) for m in self.modems]
         self.threads = list(self.workers)
         if self.housekeeping:

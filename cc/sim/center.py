@@ -341,6 +341,7 @@ class SimCenter:
         self._replies: dict[str, str | None] = {}  # order code -> the customer's answer (None: never replies)
         self._replied: list[str] = []
         self._thread: threading.Thread | None = None
+        self._make: Any = None  # the consoles' factory (console_factory), on the engine thread's connection
         self._error: BaseException | None = None
         self.resumes = 0  # hand-overs to callers' threads (bench)
         self.max_lag = 0.0  # paced: the most simulated seconds the engine ran behind the clock (bench)
@@ -403,7 +404,7 @@ class SimCenter:
         from cc.telephony.handlers import build_runtime
         from cc.tui.backend import console_factory
 
-        make = console_factory(self.config, self.clock, heartbeat_every=10.0, ami=False)
+        make = self._make = console_factory(self.config, self.clock, heartbeat_every=10.0, ami=False)
         first = make(None)
         self.services = build_services(self.config, db=first.services.db, clock=self.clock)
         self.acd = first.acd
@@ -443,6 +444,8 @@ class SimCenter:
             if self.line is not None:
                 self.line.__exit__(None, None, None)
                 self.summary.sms_sent = self.line.sent_count
+            if self._make is not None:
+                self._make.close()  # the engine thread's connection (the consoles' and self.services')
 
     def _push(self, at: float, kind: str, arg: Any) -> None:
         if kind == "act":

@@ -27,7 +27,8 @@ ConsoleFactory = Callable[[str | None], ConsoleService]
 
 def thread_services(config: Config, clock: Clock | None = None) -> Callable[[str | None], tuple[Any, Any, Any]]:
     """``user -> (services, acd, db)`` built for ``user`` (None: before sign-in) on the calling thread's own
-    connection (opened on its first call); the consoles' factories wrap their service around it."""
+    connection (opened on its first call); the consoles' factories wrap their service around it.
+    ``make.close()`` closes the calling thread's connection (SQLite: on the thread that opened it)."""
     local = threading.local()
 
     def make(user: str | None) -> tuple[Any, Any, Any]:
@@ -41,6 +42,13 @@ def thread_services(config: Config, clock: Clock | None = None) -> Callable[[str
         services = build_services(config, db=db, clock=clock, acting_user=user)
         return services, acd_service(config, db, services.clock, acting_user=user), db
 
+    def close() -> None:
+        db = getattr(local, "db", None)
+        if db is not None:
+            local.db = None
+            db.conn.close()
+
+    make.close = close
     return make
 
 
@@ -63,6 +71,7 @@ def console_factory(config: Config, clock: Clock | None = None, *, heartbeat_eve
         return ConsoleService(services, acd, ConsoleStore(db), calls=call_service(services), control=control,
                               heartbeat_every=heartbeat_every)
 
+    make.close = built.close
     return make
 
 
@@ -109,7 +118,13 @@ class Backend:
         return self._console is not None
 
     def close(self) -> None:
+        """Sign out, close the thread's connection (``factory.close``, when the factory has one), stop."""
         try:
             self.sign_out()
         finally:
-            self._pool.shutdown(wait=True)
+            try:
+                closer = getattr(self.factory, "close", None)
+                if closer is not None:
+                    self._pool.submit(closer).result(30.0)
+            finally:
+                self._pool.shutdown(wait=True)

@@ -603,6 +603,7 @@ def supervisor_factory(config: Any, clock: Clock | None = None, *, dial: str | N
         usable = control is True or callable(control)
         return SupervisorService(services, acd, board, control=opener if usable else None, dial=dial)
 
+    make.close = built.close
     return make
 
 

@@ -49,15 +49,21 @@ def world_template(tmp_path_factory):
 @pytest.fixture
 def world(world_template, db_path, clock, config):
     shutil.copyfile(world_template, db_path)
-    return make_services(db_path, clock, config=config)
+    with make_services(db_path, clock, config=config) as services:
+        yield services
 
 
 @pytest.fixture
 def as_user(db_path, clock, config):
-    def build(name: str | None):  # noqa: ANN202
-        return make_services(db_path, clock, user=name, config=config)
+    built = []
 
-    return build
+    def build(name: str | None):  # noqa: ANN202
+        built.append(make_services(db_path, clock, user=name, config=config))
+        return built[-1]
+
+    yield build
+    for services in built:
+        services.close()
 
 
 @pytest.fixture

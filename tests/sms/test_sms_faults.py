@@ -33,16 +33,17 @@ def rig(tmp_path):  # noqa: ANN001, ANN201
             make_sms=lambda: build_services(config, clock=SystemClock()).sms,
             make_port=lambda modem: GsmModemAdapter(modem, multipart_timeout=5), idle_wait=0.02, send_timeout=3,
         )
-        made.append((gateway, sim))
+        made.append((gateway, sim, world))
         gateway.start()
         assert gateway.wait_connected(20), "did not connect"
         return world, sim, gateway
 
     yield start
-    for gateway, sim in made:
+    for gateway, sim, world in made:
         gateway.stop()
         assert gateway.join(20), "workers did not stop"
         sim.stop()
+        world.close()
 
 
 def _exchange(world, sim, tag: str) -> None:  # noqa: ANN001

@@ -39,6 +39,7 @@ def setup(tmp_path):  # noqa: ANN001, ANN201
     for gateway in gateways:
         gateway.stop()
         assert gateway.join(10), "workers did not stop"
+    world.close()
 
 
 def status_of(world, outbox_id: int) -> str:  # noqa: ANN001

@@ -27,6 +27,7 @@ def gateway(tmp_path):  # noqa: ANN001, ANN201
     """start(n_modems) -> (world, sims, proc); everything stopped at the end."""
     procs: list[subprocess.Popen] = []
     sims: list[ModemSimulator] = []
+    opened: list = []  # the test's services and the daemon's log file, closed at the end
 
     def start(n: int = 1, *, stored: list[tuple[str, str]] = (), **sim_kw) -> tuple:  # noqa: ANN003
         for i in range(n):
@@ -44,12 +45,14 @@ def gateway(tmp_path):  # noqa: ANN001, ANN201
         )
         config = load_config(cfg)
         world = build_services(config, clock=SystemClock())
+        opened.append(world)
         if not world.catalog.products():
             world.catalog.add_product("MILK", name="鲜牛奶", price_fen=500)
             world.catalog.set_stock("MILK", 100_000)
             world.customers.add(phone=PHONE, name="张三")
             world.accounts.topup(PHONE, 100_000)
         log = open(tmp_path / "daemon.log", "ab")  # noqa: SIM115
+        opened.append(log)
         proc = subprocess.Popen(
             [sys.executable, "-m", "cc", "--config", str(cfg), "sms", "serve", "-v"],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, env={**os.environ, "CC_DB": ""},
@@ -73,6 +76,8 @@ def gateway(tmp_path):  # noqa: ANN001, ANN201
                     proc.kill()
     for sim in sims:
         sim.stop()
+    for thing in opened:
+        thing.close()
 
 
 def outbox_status(world, outbox_id: int) -> str:  # noqa: ANN001

@@ -22,7 +22,8 @@ def clock() -> FrozenClock:
 
 @pytest.fixture
 def world(tmp_path, clock):  # noqa: ANN001, ANN201
-    return make_world(make_config(tmp_path), clock)
+    with make_world(make_config(tmp_path), clock) as services:
+        yield services
 
 
 def reply(world, text: str, sender: str = PHONE, at: str = "2026-11-26T02:01:00+00:00"):  # noqa: ANN001, ANN201

@@ -12,7 +12,15 @@ from cc.tui.supervisor_app import supervisor_factory
 
 @pytest.fixture
 def make(db_file, clock):
-    return lambda user=SUPERVISOR, **kw: supervisor_factory(config_for(db_file), clock, **kw)(user)
+    factories = []
+
+    def build(user=SUPERVISOR, **kw):  # noqa: ANN001, ANN003, ANN202
+        factories.append(supervisor_factory(config_for(db_file), clock, **kw))
+        return factories[-1](user)
+
+    yield build
+    for factory in factories:
+        factory.close()  # this thread's connection
 
 
 def test_only_supervisors_and_admins_sign_in(make):

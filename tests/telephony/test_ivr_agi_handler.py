@@ -30,6 +30,7 @@ def site(tmp_path):
     services.customers.add(phone="13800138000", name="王芳", tags=["vip"])
     services.accounts.topup("13800138000", 12345)
     services.customers.add(phone="13900000000", name="黑名单", tags=["blacklist"])
+    services.close()
     runtime = handlers.build_runtime(config, clock=clock)
     store = CallStore(connect(config.db))
     yield config, runtime, store

@@ -54,4 +54,5 @@ def with_control(factory, control: FakeCallControl):
         control.acd = console.acd
         return console
 
+    make.close = getattr(factory, "close", lambda: None)  # the app's backend closes its thread's connection
     return make

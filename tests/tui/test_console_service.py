@@ -17,7 +17,8 @@ def console(db_file, clock):
     anonymous.authenticate(AGENT, PASSWORD)
     c = make(AGENT)
     c.sign_in()
-    return c
+    yield c
+    make.close()  # this thread's connection
 
 
 def test_sign_in_refuses_wrong_password_and_non_agents(db_file, clock):

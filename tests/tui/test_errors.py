@@ -61,6 +61,8 @@ def test_database_locked_shows_a_hint_and_the_console_recovers(db_file, clock):
             console.store.conn.execute("PRAGMA busy_timeout=200")
             return console
 
+        impatient.close = base.close
+
         app = make_agent_app(config, factory=impatient, clock=clock, poll_seconds=0.05)
         async with app.run_test(size=(80, 24)) as pilot:
             await sign_in(pilot, app)
