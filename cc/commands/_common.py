@@ -56,7 +56,7 @@ def state(ctx: typer.Context) -> CliState:
 # Commands that only read: on a database file that does not exist they refuse instead of creating an
 # empty one (a mistyped --db would otherwise answer "nothing found" and leave a stray file behind).
 READ_ONLY_COMMANDS = frozenset({"list", "show", "events", "export", "history", "exits", "callbacks", "status",
-                                "preview", "scores", "cards", "calls"})
+                                "preview", "scores", "cards", "calls", "backup"})
 
 
 def services(ctx: typer.Context) -> Services:

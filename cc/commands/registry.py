@@ -36,6 +36,7 @@ COMMANDS: list[tuple[str, str, str, str]] = [
     ("init", "init", "init", "Create the database, or bring an existing one up to date. Safe to run again."),
     ("demo", "demo", "demo", "Build a demo call center (cc-demo.db unless --db), run orders through it, then watch it live on the supervisor dashboard."),
     ("supervisor", "supervisor", "supervisor", "The supervisor's live wallboard: queues, agents, charts, alerts; listen, force states, move callers."),
+    ("backup", "backup", "backup", "Copy the database to a file while the call center runs (consistent, checked)."),
 ]
 
 

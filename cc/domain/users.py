@@ -24,12 +24,13 @@ class Action(StrEnum):
     ESCALATE_COMPLAINTS = "escalate complaints"
     RUN_CAMPAIGNS = "manage and run campaigns"
     VIEW_REPORTS = "view reports"
+    BACK_UP = "back up the database"  # the copy holds every customer's data: the administrator's job
 
 
 _ALL = frozenset(Action)
 PERMISSIONS: dict[Role, frozenset[Action]] = {
     Role.ADMIN: _ALL,
-    Role.SUPERVISOR: _ALL - {Action.MANAGE_USERS},
+    Role.SUPERVISOR: _ALL - {Action.MANAGE_USERS, Action.BACK_UP},
     Role.AGENT: frozenset({Action.TAKE_ORDERS, Action.MANAGE_CUSTOMERS, Action.TOP_UP, Action.HANDLE_COMPLAINTS}),
     Role.EXPERT: frozenset({Action.TAKE_ORDERS, Action.MANAGE_CUSTOMERS, Action.TOP_UP, Action.HANDLE_COMPLAINTS}),
 }
