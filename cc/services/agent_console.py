@@ -129,6 +129,13 @@ class ControlResult:
 class _Memo:
     last_heartbeat: float = -1e9
     skills: tuple[str, ...] = field(default_factory=tuple)
+    last_outbound_check: float = -1e9
+
+
+# A click-to-dial call's end reaches the ACD through the hangup handler on the agent's channel, an AGI
+# request. With the AGI server down at that moment the agent would stay on_call: the console asks Asterisk
+# whether the agent's leg still exists, this often, once the call has lasted as long.
+OUTBOUND_CHECK_SECONDS = 15.0
 
 
 class ConsoleService:
@@ -189,6 +196,8 @@ class ConsoleService:
         if row is None:
             raise NotFound(f"user '{self.user}' is not set up as an agent",
                            f"ask a supervisor to run 'cc agent set {self.user} --dial ... --skill orders:5'")
+        if self._outbound_ended(row, now_s):
+            row = self.acd.store.agent(self.user) or row
         if row["state"] == "wrap_up" and row.get("wrap_until") and row["wrap_until"] <= iso(now):
             self.acd.release_wrap_ups()
             row = self.acd.store.agent(self.user) or row
@@ -215,6 +224,26 @@ class ConsoleService:
             modems=modems, agi_last_call=self.store.last_call_at(), call=call, now=iso(now),
             card=self.card(call.caller) if call is not None and call.waiting_id != known_call else None,
         )
+
+    def _outbound_ended(self, row: dict, now_s: float) -> bool:
+        """True when the agent was on a click-to-dial call whose channel Asterisk no longer has: the agent
+        wraps up as the hangup handler would have made them. Asterisk unreachable: nothing changes."""
+        if row["state"] != "on_call" or row.get("reason") != "outbound" or self.control is None:
+            return False
+        if now_s - parse_iso(row["state_since"]).timestamp() < OUTBOUND_CHECK_SECONDS:
+            return False
+        if now_s - self._memo.last_outbound_check < OUTBOUND_CHECK_SECONDS:
+            return False
+        self._memo.last_outbound_check = now_s
+        call_id = self.acd.store.current_call_id(self.user)
+        if not call_id:
+            return False
+        try:
+            with self.control() as service:
+                live = any(c.uniqueid == call_id for c in service.channels())  # Originate's ChannelId: the agent's leg
+        except (CcError, OSError):
+            return False
+        return not live and self.acd.agent_gone(user=self.user, call_id=call_id) is not None
 
     def _call_info(self, row: dict, queues: dict, now_s: float) -> CallInfo:
         record = self.store.call(row["call_id"]) or {}

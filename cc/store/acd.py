@@ -82,6 +82,12 @@ class AcdStore(ConnectionStore):
         )
         return True
 
+    def current_call_id(self, user: str) -> str:
+        """The call the agent's latest move to on_call was for (a click-to-dial call's id), or ''."""
+        row = self.conn.execute("SELECT call_id FROM acd_agent_events WHERE user = ? AND state = 'on_call'"
+                                " ORDER BY id DESC LIMIT 1", (user,)).fetchone()
+        return (row[0] or "") if row else ""
+
     def set_group(self, user: str, group: str, home_group: str | None, now: str) -> None:
         self.conn.execute("UPDATE acd_agents SET grp = ?, home_grp = ?, updated_at = ? WHERE user = ?",
                           (group, home_group, now, user))

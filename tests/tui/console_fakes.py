@@ -15,6 +15,8 @@ class FakeCallControl:
         self.follow_acd = False  # a click-to-dial puts the agent on_call in the ACD, as the real hook does
         self.acd = None  # the console's AcdService (its thread's connection), set by with_control
         self._dials = 0
+        self.ended: set[int] = set()
+        self.unreachable = False
 
     def dial(self, user: str, number: str) -> dict:
         self.calls.append(("dial", user, number))
@@ -39,6 +41,20 @@ class FakeCallControl:
     def mute(self, call: str, on: bool = True) -> dict:
         self.calls.append(("mute", call, on))
         return {"call": call, "muted": on, "agent": call}
+
+    def channels(self) -> list:
+        """Asterisk's channels: the agent leg of each click-to-dial call still up (``hang_up_dials`` ends
+        them); ``unreachable`` makes it fail like a dead AMI link."""
+        self.calls.append(("channels",))
+        if self.unreachable:
+            raise OSError("connection refused")
+        from cc.services.call_control import LiveChannel
+
+        return [LiveChannel(f"PJSIP/1001-{i:08x}", uniqueid=f"cc-dial-fake{i}") for i in range(1, self._dials + 1)
+                if i not in self.ended]
+
+    def hang_up_dials(self) -> None:
+        self.ended = set(range(1, self._dials + 1))
 
     def pickup(self, user: str) -> dict:
         self.calls.append(("pickup", user))

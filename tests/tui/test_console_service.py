@@ -113,3 +113,34 @@ def test_call_control_needs_a_target_or_a_number_before_asking_asterisk(console)
     assert console.call_control("transfer", "orders").ends_call
     assert not console.call_control("attended_transfer", "orders").ends_call
     assert fake.calls[1:] == [("transfer", AGENT, "orders", False), ("transfer", AGENT, "orders", True)]
+
+
+def test_a_click_to_dial_whose_end_was_never_reported_is_wrapped_up(console, clock):
+    """The hangup handler's AGI request is how the end of a click-to-dial call reaches the ACD; with the AGI
+    server down it never comes. The console asks Asterisk (every 15 s, once the call is 15 s old) whether
+    the agent's leg still exists; Asterisk unreachable changes nothing."""
+    from console_fakes import FakeCallControl, with_control
+
+    fake = FakeCallControl()
+    fake.follow_acd = True
+    console.control = with_control(lambda user: console, fake)(AGENT).control
+    console.call_control("dial", "", PHONE)
+    assert console.snapshot().state == "on_call"
+    assert ("channels",) not in fake.calls  # a fresh call: nothing asked
+    clock.advance(16)
+    assert console.snapshot().state == "on_call"  # still up in Asterisk
+    assert fake.calls.count(("channels",)) == 1
+    clock.advance(5)
+    console.snapshot()
+    assert fake.calls.count(("channels",)) == 1  # at most every 15 s
+    fake.hang_up_dials()
+    fake.unreachable = True
+    clock.advance(15)
+    assert console.snapshot().state == "on_call"  # AMI down: left as it is
+    fake.unreachable = False
+    clock.advance(15)
+    snap = console.snapshot()
+    assert snap.state == "wrap_up" and fake.calls.count(("channels",)) == 3
+    events = console.acd.store.conn.execute(
+        "SELECT action, call_id FROM acd_actions WHERE agent = ? ORDER BY id", (AGENT,)).fetchall()
+    assert ("dial_end", "cc-dial-fake1") in events
