@@ -36,22 +36,12 @@ else
   say "not root: skipping Debian packages and the Asterisk chroot (Asterisk tests will skip)"
 fi
 
+# One pytest process for everything. tests/conftest.py guards its open descriptors (pyserial's select()
+# cannot take one numbered 1024 or more): a test that leaves many open fails, and the run ends with the
+# counts (start, end, peak). CC_FD_TRACE=1 shows where descriptors were left (see tests/fd_guard.py).
 set +e
-if [ "$#" -eq 0 ]; then
-  # The whole-shift test opens a serial port (pyserial) late in a long run; by then the single pytest
-  # process holds over 1,000 descriptors (connections the suite has not closed yet), and pyserial's
-  # select() cannot take a descriptor numbered 1024 or more. It runs in a process of its own until the
-  # suite's descriptor leaks are found.
-  shift_test=tests/tui/test_shift.py::test_whole_shift
-  .venv/bin/python -m pytest -q -p no:cacheprovider --deselect "$shift_test"
-  status=$?
-  .venv/bin/python -m pytest -q -p no:cacheprovider "$shift_test"
-  second=$?
-  if [ "$status" = 0 ] || [ "$status" = 5 ]; then status=$second; fi
-else
-  .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
-  status=$?
-fi
+.venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+status=$?
 set -e
 if [ "$status" = 5 ]; then
   say "pytest collected no tests"
