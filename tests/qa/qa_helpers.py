@@ -61,10 +61,13 @@ def config_for(path: Path, locale: str = "en") -> Config:
 def qa_for(path: Path, user: str | None = "boss", clock: FrozenClock | None = None, player=None, locale: str = "en"):  # noqa: ANN201
     from cc.services.container import build_services
     from cc.services.qa import qa_service
-    from cc.store.db import open_db
 
-    services = build_services(config_for(path, locale), db=open_db(path), clock=clock or FrozenClock(START), acting_user=user)
+    services = build_services(config_for(path, locale), clock=clock or FrozenClock(START), acting_user=user)
+    OPEN_SERVICES.append(services)  # closed after the test (tests/qa/conftest.py)
     return qa_service(services, player=player)
+
+
+OPEN_SERVICES: list = []
 
 
 class FakePlayer:
