@@ -168,22 +168,17 @@ class _Call:
         result, reason = "error", "internal error"
         try:
             self.event("start", "", script=script, callerid=self.channel.env.get("agi_callerid", ""))
-            # A channel that can (AGI) answers while the caller is looked up: the database reads overlap
-            # with Asterisk answering instead of following its reply (cc/telephony/agi.py).
-            begin_answer = getattr(self.channel, "begin_answer", None)
-            answered = begin_answer() if begin_answer is not None else self.channel.answer()
+            self.channel.answer()
+            self.store.answer(self.id, self.rt.now())
             raw = self.channel.env.get("agi_callerid", "")
             self.caller = self.rt.lookup(self.store, raw)
-            tree_id, tree = self.rt.trees.current(self.store)
-            if answered is not None:
-                answered()  # Asterisk's reply to ANSWER (a hang-up is raised here, before any node)
-            self.store.answer(self.id, self.rt.now())
             self.store.classify(self.id, self.caller.number, self.caller.customer_id, self.caller.vip, self.caller.blacklisted)
             self.event(
                 "classify", "", known=self.caller.known, vip=self.caller.vip, blacklisted=self.caller.blacklisted
             )
             if self.caller.vip:
                 self.channel.set_variable("CC_PRIORITY", "1")
+            tree_id, tree = self.rt.trees.current(self.store)
             self.store.set_tree(self.id, tree_id)
             result, reason = self.walk(tree, script)
         except QueueHandled as done:  # the caller left the ACD's queue: its result ends the call

@@ -31,7 +31,6 @@ import sys
 import threading
 import time
 import types
-from collections.abc import Callable
 from typing import IO, TYPE_CHECKING
 
 from cc.services.ports import CallerHungUp, ChannelError
@@ -102,7 +101,6 @@ class SocketLines:
 
         self.sock = sock
         self._buf = b""
-        self.read_started = 0.0  # when the last readline() was called (perf_counter)
         self.arrived: float | None = None
         self._chunk_arrived: float | None = None
         self._timeout: float | None = -1.0
@@ -127,7 +125,6 @@ class SocketLines:
         self._timeout = seconds
 
     def readline(self) -> str:
-        self.read_started = time.perf_counter()
         while True:
             end = self._buf.find(b"\n")
             if end >= 0:
@@ -189,8 +186,6 @@ class AGI(pyst_agi.AGI):
         self.gaps: list[tuple[str, float, float]] = []  # (command, seconds from read, seconds from arrival)
         self._heard_at: float | None = None
         self._arrived_at = 0.0
-        self._pending: list[str] = []  # commands sent whose replies are not read yet (send_deferred)
-        self._deferred_at = 0.0
         self._set_timeout(DEFAULT_READ_TIMEOUT)
         try:
             self._read_env()
@@ -199,14 +194,9 @@ class AGI(pyst_agi.AGI):
         self._heard()
 
     def _heard(self) -> None:
-        """Asterisk's line was just read: start the clock of our added latency. From reading it, unless it
-        was already waiting when we started to read (we were busy, e.g. after ``send_deferred``): then
-        from its arrival, which counts the time it waited for us."""
-        now = time.perf_counter()
+        self._heard_at = time.perf_counter()
         arrived = getattr(self.stdin, "arrived", None)
-        self._arrived_at = arrived if arrived is not None and arrived < now else now
-        started = getattr(self.stdin, "read_started", None)
-        self._heard_at = self._arrived_at if started is not None and self._arrived_at < started else now
+        self._arrived_at = arrived if arrived is not None and arrived < self._heard_at else self._heard_at
 
     def _set_timeout(self, seconds: float | None) -> None:
         if seconds == getattr(self, "_timeout", -1):
@@ -256,38 +246,7 @@ class AGI(pyst_agi.AGI):
         except (BrokenPipeError, ConnectionError, ValueError, OSError) as exc:
             raise CallerHungUp(f"connection lost while sending: {exc}") from None
 
-    def send_deferred(self, command: str, *args: object) -> None:
-        """Send a command without waiting for its reply: ``collect()`` reads it (and raises what
-        ``execute`` would have), and so does the next ``execute`` first. Work done in between overlaps
-        with Asterisk carrying the command out; the added-latency clock then starts when the reply arrived
-        (``_heard``), so that work still counts where Asterisk was done before it."""
-        if self.hung_up:
-            raise CallerHungUp("caller hung up")
-        self.test_hangup()
-        self._set_timeout(DEFAULT_READ_TIMEOUT)
-        if self._heard_at is not None and len(self.gaps) < 10_000:
-            now = time.perf_counter()
-            self.gaps.append((command, now - self._heard_at, now - self._arrived_at))
-        self._heard_at = None  # no gap is measured from here: the clock restarts when its reply arrives
-        self.send_command(command, *args)
-        self._pending.append(command)
-        self._deferred_at = time.perf_counter()
-
-    def collect(self) -> dict | None:
-        """Read the reply of the oldest deferred command (None when none is pending)."""
-        if not self._pending:
-            return None
-        self._pending.pop(0)
-        try:
-            return self.get_result()
-        finally:
-            self._heard()
-            if getattr(self.stdin, "arrived", None) is None:  # no arrival time (pipe, Unix socket): count
-                self._heard_at = self._arrived_at = self._deferred_at  # all since sending as ours
-
     def execute(self, command: str, *args: object, timeout: float | None = DEFAULT_READ_TIMEOUT):  # noqa: ANN201
-        while self._pending:  # a deferred reply first: never read it as this command's
-            self.collect()
         if self.hung_up:
             raise CallerHungUp("caller hung up")
         self.test_hangup()
@@ -372,12 +331,6 @@ class AgiChannel:
 
     def answer(self) -> None:
         self.agi.execute("ANSWER")
-
-    def begin_answer(self) -> Callable[[], None]:
-        """Send ANSWER and return at once; the returned function reads Asterisk's reply (raising a hang-up
-        there). What the IVR does in between (the caller's lookup) overlaps with Asterisk answering."""
-        self.agi.send_deferred("ANSWER")
-        return self.agi.collect
 
     def play(self, file: str, keys: str = "") -> str:
         try:
