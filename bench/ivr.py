@@ -140,7 +140,11 @@ def _start_server(config_path: Path, timings: Path) -> subprocess.Popen:
         [sys.executable, "-m", "cc", "--config", str(config_path), "agi", "serve"],
         env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
     )
-    line = proc.stderr.readline()
+    line = ""
+    for _ in range(20):  # log lines may come first
+        line = proc.stderr.readline()
+        if "serving FastAGI" in line or not line:
+            break
     if "serving FastAGI" not in line:
         proc.kill()
         raise RuntimeError(f"cc agi serve did not start: {line.strip()} {proc.stderr.read()[-500:]}")

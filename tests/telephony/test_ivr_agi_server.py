@@ -100,7 +100,11 @@ def test_serve_stops_on_sigterm(tmp_path):
         [sys.executable, "-m", "cc", "agi", "serve", "--port", "0"], env=env, stderr=subprocess.PIPE, text=True
     )
     try:
-        line = proc.stderr.readline()
+        line = ""
+        for _ in range(20):  # log lines may come first (e.g. the background checkpointer's warning)
+            line = proc.stderr.readline()
+            if "serving FastAGI" in line or not line:
+                break
         assert "serving FastAGI on 127.0.0.1:" in line
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
