@@ -50,11 +50,14 @@ class Checkpointer:
             self._thread = None
 
     def _run(self) -> None:
+        path = Path(self.path)
+        while not path.exists():  # the process may create the database after starting this (cc agi serve)
+            if self._stop.wait(self.interval):
+                return
         try:
             # A connection of its own: a checkpoint needs no transaction, and this thread must not share
-            # one with the code it relieves.
-            # mode=rw: never create a file (the process opened and migrated it already).
-            conn = sqlite3.connect(f"{Path(self.path).resolve().as_uri()}?mode=rw", uri=True, isolation_level=None,
+            # one with the code it relieves. mode=rw: never create a file (the process creates it).
+            conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=rw", uri=True, isolation_level=None,
                                    check_same_thread=False)
         except sqlite3.Error as exc:
             log.warning("background checkpoints off: cannot open %s: %s", self.path, exc)

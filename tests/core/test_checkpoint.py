@@ -61,14 +61,21 @@ def test_never_blocks_a_writer_holding_the_lock(tmp_path):
         db.conn.close()
 
 
-def test_a_missing_file_is_not_created(tmp_path, caplog):
-    path = tmp_path / "nothing-here.db"
+def test_waits_for_the_file_and_never_creates_it(tmp_path):
+    """A process may start the checkpointer before it creates the database (cc agi serve does)."""
+    path = tmp_path / "later.db"
     checkpointer = Checkpointer(path, interval=0.01).start()
-    checkpointer._thread.join(5)
-    assert not checkpointer._thread.is_alive()
-    checkpointer.stop()
-    assert not path.exists()
-    assert "background checkpoints off" in caplog.text
+    time.sleep(0.05)  # a few intervals with no file: nothing created, no round run
+    assert not path.exists() and checkpointer.rounds == 0
+    db = open_db(path)
+    try:
+        _wait(lambda: checkpointer.rounds >= 2)
+    finally:
+        checkpointer.stop()
+        db.conn.close()
+    stopped = Checkpointer(tmp_path / "never.db", interval=0.01).start()
+    stopped.stop()  # stops while waiting for the file
+    assert stopped._thread is None and not (tmp_path / "never.db").exists()
 
 
 def test_memory_database_starts_no_thread():
