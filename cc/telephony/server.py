@@ -60,18 +60,18 @@ class _Handler(socketserver.BaseRequestHandler):
                 pass
 
 
-class FastAgiServer(socketserver.TCPServer):
-    """One thread per call in progress, kept for later calls once its call ended (``spare`` are started
-    up front): a burst of calls does not start a thread per call while the calls before it are running."""
+class FastAgiServer(socketserver.ThreadingTCPServer):
+    """A thread per call, started as the call connects. (Threads kept for later calls, some started up
+    front, were measured worse: a burst of connections then starts that many calls' set-up at the same
+    instant, and the added-latency p99 of 200 simultaneous scripted callers went from 8-13 ms to 24-209 ms;
+    starting a thread per call admits calls at the pace threads get to run.)"""
 
     allow_reuse_address = True
+    daemon_threads = True
     request_queue_size = 256  # the default of 5 made 50 simultaneous calls ten times slower
-    spare = 32  # threads waiting for calls from the start
-    keep = 512  # at most this many wait for calls; more end with their call
+    block_on_close = False
 
     def __init__(self, address: tuple[str, int], runtime: Any, config: Config) -> None:
-        import queue
-
         self.runtime = runtime
         self.config = config
         self.active = 0
@@ -82,51 +82,11 @@ class FastAgiServer(socketserver.TCPServer):
         # Set to a list to collect the per-command added latency: (call number, *AGI.gaps entry).
         self.gap_sink: list[tuple[int, str, float, float]] | None = None
         super().__init__(address, _Handler)
-        self._calls: queue.SimpleQueue = queue.SimpleQueue()
-        self._waiting = 0  # threads waiting for a call (each takes one from _calls)
-        self._closed = False
-        self._pool_lock = threading.Lock()
-        for _ in range(self.spare):
-            with self._pool_lock:
-                self._waiting += 1
-            self._start_worker()
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self.count_lock:
             self.idle.clear()
-        self._calls.put((request, client_address))
-        with self._pool_lock:
-            if self._waiting:
-                self._waiting -= 1
-                return
-        self._start_worker()
-
-    def _start_worker(self) -> None:
-        threading.Thread(target=self._worker, name="agi-call", daemon=True).start()
-
-    def _worker(self) -> None:
-        while True:
-            item = self._calls.get()
-            if item is None:
-                return
-            request, client_address = item
-            try:
-                self.finish_request(request, client_address)
-            except Exception:
-                self.handle_error(request, client_address)
-            finally:
-                self.shutdown_request(request)
-            with self._pool_lock:
-                if self._waiting >= self.keep or self._closed:
-                    return
-                self._waiting += 1
-
-    def _release_workers(self) -> None:
-        with self._pool_lock:
-            self._closed = True
-            waiting, self._waiting = self._waiting, 0
-        for _ in range(waiting):
-            self._calls.put(None)
+        super().process_request(request, client_address)
 
     @property
     def port(self) -> int:
@@ -143,7 +103,6 @@ class FastAgiServer(socketserver.TCPServer):
         self.shutdown()
         self.server_close()
         finished = self.idle.wait(drain_seconds)
-        self._release_workers()
         writer = getattr(self.runtime, "writer", None)
         if writer is not None:
             if finished:
