@@ -57,7 +57,11 @@ class IvrSite:
         services.customers.add(phone=BLACKLISTED, name="骚扰", tags=["blacklist"])
         services.db.conn.close()
         self.runtime = build_runtime(config, queued_writes=True)
-        _, tree = self.runtime.trees.current(CallStore(connect(config.db)))
+        first = CallStore(connect(config.db))
+        try:
+            _, tree = self.runtime.trees.current(first)
+        finally:
+            first.close()
         make_prompts(Path(config.ivr.prompts_dir), list(tree.prompts))
         config.ivr.asterisk_prompts_dir = asterisk.add_sounds(config.ivr.prompts_dir, "cc-ivr-prompts")
         self.runtime.settings.asterisk_prompts_dir = config.ivr.asterisk_prompts_dir
