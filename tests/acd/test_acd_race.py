@@ -30,9 +30,12 @@ def _service(path: str) -> AcdService:
 def _producer(path: str, n: int, start: mp.Event) -> None:
     acd = _service(path)
     start.wait(10)
-    for i in range(CALLS_PER_PRODUCER):
-        entry = acd.enter(f"p{n}-{i}", "orders" if i % 3 else "changes", f"+86138{n:03d}{i:05d}", vip=i % 7 == 0)
-        assert entry.waiting_id is not None
+    try:
+        for i in range(CALLS_PER_PRODUCER):
+            entry = acd.enter(f"p{n}-{i}", "orders" if i % 3 else "changes", f"+86138{n:03d}{i:05d}", vip=i % 7 == 0)
+            assert entry.waiting_id is not None
+    finally:
+        acd.store.close()
 
 
 def _dispatcher(path: str, start: mp.Event, out: mp.Queue) -> None:
@@ -52,6 +55,7 @@ def _dispatcher(path: str, start: mp.Event, out: mp.Queue) -> None:
         if done >= CALLS_PER_PRODUCER * PRODUCERS:
             break
         time.sleep(0.002)
+    acd.store.close()
     out.put(claims)
 
 
@@ -104,3 +108,4 @@ def test_many_dispatchers_many_calls(tmp_path, mode):
         body = states[1:]
         assert body == ["ringing", "on_call", "ready"] * (len(body) // 3), user
     assert all(a["state"] == "ready" for a in acd.agents())
+    acd.store.close()

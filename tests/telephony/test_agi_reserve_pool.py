@@ -19,10 +19,24 @@ def _wait_for(predicate, timeout: float = 5.0) -> bool:  # noqa: ANN001
     return predicate()
 
 
-def test_the_reserve_is_open_at_start_and_refilled_after_a_burst(tmp_path):
+@pytest.fixture
+def make_pool():
+    """``ReservePool(...)``, closed after the test (its refill thread would keep it and its connections)."""
+    made: list[ReservePool] = []
+
+    def make(*args, **kwargs) -> ReservePool:  # noqa: ANN002, ANN003
+        made.append(ReservePool(*args, **kwargs))
+        return made[-1]
+
+    yield make
+    for pool in made:
+        pool.close()
+
+
+def test_the_reserve_is_open_at_start_and_refilled_after_a_burst(tmp_path, make_pool):
     db = str(tmp_path / "cc.db")
     sqlite3.connect(db).close()  # the pool only opens connections: no schema needed
-    pool = ReservePool(db, keep=8, reserve=4, quiet=0.2)
+    pool = make_pool(db, keep=8, reserve=4, quiet=0.2)
     assert len(pool._free) == 4
     taken = [pool.take() for _ in range(6)]  # a burst bigger than the reserve: the last two open their own
     assert len(pool._free) == 0
@@ -37,10 +51,10 @@ def test_the_reserve_is_open_at_start_and_refilled_after_a_burst(tmp_path):
     assert len(pool._free) == 8
 
 
-def test_no_connection_is_opened_while_calls_keep_arriving(tmp_path):
+def test_no_connection_is_opened_while_calls_keep_arriving(tmp_path, make_pool):
     db = str(tmp_path / "cc.db")
     sqlite3.connect(db).close()  # the pool only opens connections: no schema needed
-    pool = ReservePool(db, keep=8, reserve=4, quiet=0.3)
+    pool = make_pool(db, keep=8, reserve=4, quiet=0.3)
     held = [pool.take() for _ in range(4)]
     started = time.monotonic()
     while time.monotonic() - started < 0.6:  # a new call every 0.1 s: never quiet for 0.3 s
@@ -52,7 +66,7 @@ def test_no_connection_is_opened_while_calls_keep_arriving(tmp_path):
         pool.give(conn)
 
 
-def test_a_call_borrows_a_connection_per_statement_and_gives_it_back(tmp_path):
+def test_a_call_borrows_a_connection_per_statement_and_gives_it_back(tmp_path, make_pool):
     from cc.store.db import open_db
     from cc.telephony.handlers import BorrowedConnection
 
@@ -60,7 +74,7 @@ def test_a_call_borrows_a_connection_per_statement_and_gives_it_back(tmp_path):
     setup = open_db(db)
     setup.conn.execute("INSERT INTO customers (phone, name, created_at, updated_at) VALUES ('+8613800138000', '张三', '', '')")
     setup.conn.close()
-    pool = ReservePool(db, keep=4, reserve=2, quiet=0.2)
+    pool = make_pool(db, keep=4, reserve=2, quiet=0.2)
     borrowed = BorrowedConnection(pool)
     rows = borrowed.execute("SELECT phone, name FROM customers WHERE phone = ?", ("+8613800138000",))
     assert [d[0] for d in rows.description] == ["phone", "name"]
