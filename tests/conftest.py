@@ -24,6 +24,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):  # noqa: ANN201
     result = yield  # every fixture this test was the last user of is finalized by now
+    fd_guard.close_registered()  # what helpers handed to fd_guard.close_after_test()
     if _guard is not None:
         failure = _guard.after_test(item.nodeid)
         if failure:

@@ -64,6 +64,27 @@ def describe(descriptors: dict[int, str], limit: int = 6) -> str:
     return f"{dict(kinds)}; most common: {common}"
 
 
+_to_close: list = []
+
+
+def close_after_test(thing):  # noqa: ANN001, ANN201
+    """``thing`` (anything with ``close()``: services, a store, a file) is closed when the running test ends,
+    after its fixtures, on the main thread. For helpers that build things a test body uses directly."""
+    _to_close.append(thing)
+    return thing
+
+
+def close_registered() -> None:
+    failures = []
+    while _to_close:
+        try:
+            _to_close.pop().close()
+        except Exception as exc:  # noqa: BLE001 - close the others, then report the first
+            failures.append(exc)
+    if failures:
+        raise failures[0]
+
+
 class Guard:
     def __init__(self, trace: bool = False) -> None:
         self.start = count()

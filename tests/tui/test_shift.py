@@ -8,6 +8,7 @@ import asyncio
 import time
 from types import SimpleNamespace
 
+import fd_guard
 import pytest
 from tui_helpers import AGENT, MILK, PASSWORD, PHONE, YOGURT, config_for
 
@@ -37,7 +38,7 @@ def side(db_file, clock):
     from cc.telephony.acd_wiring import acd_service
 
     config = config_for(db_file)
-    services = build_services(config, clock=clock)
+    services = fd_guard.close_after_test(build_services(config, clock=clock))
     return SimpleNamespace(services=services, acd=acd_service(config, services.db, clock), db=services.db)
 
 
