@@ -12,6 +12,7 @@ import sys
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import fd_guard
 import pytest
 from core_helpers import MILK, PHONE, PHONE2, YOGURT, assert_clean_error, query, snapshot
 
@@ -356,9 +357,9 @@ def test_order_list_since_is_a_local_date(cli, world, db_path):
 
     from cc.clock import FrozenClock
 
-    early = make_services(db_path, FrozenClock("2026-11-25T23:30:00+00:00"))  # 07:30 on the 26th in Shanghai
+    early = fd_guard.close_after_test(make_services(db_path, FrozenClock("2026-11-25T23:30:00+00:00")))  # 07:30 in Shanghai
     code = early.orders.new(phone=PHONE, items=[(MILK, 1)]).code
-    late = make_services(db_path, FrozenClock("2026-11-25T15:59:00+00:00"))  # 23:59 on the 25th
+    late = fd_guard.close_after_test(make_services(db_path, FrozenClock("2026-11-25T15:59:00+00:00")))  # 23:59 on the 25th
     before = late.orders.new(phone=PHONE, items=[(MILK, 1)]).code
     listed = [o["code"] for o in json.loads(ok(cli("order", "list", "--since", "2026-11-26", "--json")).out)]
     assert code in listed and before not in listed
@@ -680,7 +681,8 @@ def test_end_to_end_with_the_real_cc(tmp_path):
     from cc.clock import SystemClock
 
     db = tmp_path / "e2e.db"
-    seed_world(make_services(db, SystemClock()))
+    with make_services(db, SystemClock()) as services:
+        seed_world(services)
     env = {k: v for k, v in os.environ.items() if k not in ("CC_CONFIG", "CC_USER")}
     env.update(CC_DB=str(db), PYTHONIOENCODING="utf-8")
 

@@ -9,6 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
+import fd_guard
 import pytest
 from core_helpers import MILK, PHONE, make_services, query
 
@@ -27,7 +28,8 @@ class Worker:
             stderr=subprocess.PIPE, text=True, encoding="utf-8", bufsize=1,
         )
         self.lines: queue.Queue[str | None] = queue.Queue()
-        threading.Thread(target=self._pump, daemon=True).start()
+        self.pump = threading.Thread(target=self._pump, daemon=True)
+        self.pump.start()
 
     def _pump(self) -> None:
         for line in self.proc.stdout:
@@ -54,6 +56,12 @@ class Worker:
         except (OSError, subprocess.TimeoutExpired):
             self.proc.kill()
             self.proc.wait(timeout=WAIT)
+        self.pump.join(WAIT)  # it reads stdout to its end, then the pipes can close
+        for pipe in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            try:
+                pipe.close()
+            except OSError:  # stdin: its buffered "quit" to a process that is gone
+                pass
 
 
 @pytest.fixture
@@ -66,7 +74,7 @@ def workers(world, db_path):
 
 def test_racing_confirmations_charge_once(world, db_path, workers):
     # The workers use the real clock (cc's CLI), so the orders are entered on it too.
-    svc = make_services(db_path, SystemClock())
+    svc = fd_guard.close_after_test(make_services(db_path, SystemClock()))
     for round_no in range(ROUNDS):
         order = svc.orders.new(phone=PHONE, items=[(MILK, 1)], deliveries=2)
         for worker in workers:

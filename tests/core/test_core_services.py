@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date
 
+import fd_guard
 import pytest
 from core_helpers import MILK, PHONE, PHONE2, YOGURT, invariant_violations, make_services, query, snapshot
 
@@ -262,7 +263,7 @@ def test_dairy_csv_drop_neutralises_formulas(world, db_path, clock, tmp_path):
 
     config = Config(db=str(db_path))
     config.dairy.format = "csv"
-    svc = make_services(db_path, clock, config=config)
+    svc = fd_guard.close_after_test(make_services(db_path, clock, config=config))
     svc.customers.add(phone="13600136000", name="=cmd|' /C calc'!A0", address="@SUM(A1)", zone="+区")
     svc.accounts.topup("13600136000", 10_00)
     order = svc.orders.new(phone="13600136000", items=[(MILK, 1)])
@@ -277,7 +278,7 @@ def test_dairy_csv_drop_neutralises_formulas(world, db_path, clock, tmp_path):
 
 
 def test_dairy_down_leaves_the_order_charged_and_retries_with_backoff(world, db_path, clock, fake_dairy):
-    svc = make_services(db_path, clock, dairy_link=fake_dairy)
+    svc = fd_guard.close_after_test(make_services(db_path, clock, dairy_link=fake_dairy))
     fake_dairy.fail = True
     order = svc.orders.new(phone=PHONE, items=[(MILK, 1)])
     assert svc.orders.confirm(order.code).status == "charged"
@@ -300,7 +301,7 @@ def test_dairy_down_leaves_the_order_charged_and_retries_with_backoff(world, db_
 
 
 def test_dairy_gives_up_after_max_attempts_and_retry_revives(world, db_path, clock, fake_dairy):
-    svc = make_services(db_path, clock, dairy_link=fake_dairy)
+    svc = fd_guard.close_after_test(make_services(db_path, clock, dairy_link=fake_dairy))
     svc.config.dairy.max_attempts = 2
     fake_dairy.fail = True
     order = svc.orders.new(phone=PHONE, items=[(MILK, 1)])

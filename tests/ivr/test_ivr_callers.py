@@ -3,6 +3,8 @@ call store's read-only query (the lean AGI process) — the same answer both way
 
 from __future__ import annotations
 
+import fd_guard
+
 from cc.clock import FrozenClock
 from cc.config import Config
 from cc.services.callers import normalize_caller_id, services_lookup, store_lookup
@@ -11,7 +13,7 @@ from cc.store.calls import CallStore
 
 
 def test_both_lookups_agree(tmp_path):
-    services = build_services(Config(db=str(tmp_path / "cc.db")), clock=FrozenClock())
+    services = fd_guard.close_after_test(build_services(Config(db=str(tmp_path / "cc.db")), clock=FrozenClock()))
     services.customers.add(phone="13800138000", name="王芳", tags=["vip"])
     services.accounts.topup("13800138000", 12345)
     services.customers.add(phone="13900000000", name="x", tags=["blacklist"])

@@ -24,7 +24,8 @@ def world(tmp_path):
     services.catalog.set_stock("MILK-1L", 100)
     services.customers.add(phone=PHONE, name="张三", address="北京市")
     services.accounts.topup(PHONE, 100_00)
-    return services
+    yield services
+    services.close()
 
 
 def _history(services, code: str) -> list[tuple]:  # noqa: ANN001
