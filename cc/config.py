@@ -74,6 +74,7 @@ class AgiConfig:
     host: str = "127.0.0.1"
     port: int = 4573
     secret: str | None = None  # when set, AGI URLs must carry ?secret=...
+    workers: int = 1  # processes accepting calls on the one port (cc agi serve); about one per CPU core
 
 
 @dataclass
@@ -326,6 +327,8 @@ def _check_values(config: Config) -> None:
             raise ConfigError(f"{where}: gsm.modems[{i}].mode must be pdu or text")
     if config.locale not in (None, "zh_CN", "en"):
         raise ConfigError(f"{where}: locale must be zh_CN or en, not {config.locale!r}")
+    if not 1 <= config.agi.workers <= 64:
+        raise ConfigError(f"{where}: agi.workers must be 1 to 64, not {config.agi.workers!r}", "about one per CPU core")
     try:
         from zoneinfo import ZoneInfo
 

@@ -14,6 +14,8 @@ def serve_command(
     ctx: typer.Context,
     host: str = typer.Option(None, "--host", help="Listen address [default: agi.host, 127.0.0.1]."),
     port: int = typer.Option(None, "--port", min=0, max=65535, help="TCP port [default: agi.port, 4573]."),
+    workers: int = typer.Option(None, "--workers", min=1, max=64,
+                                help="Processes accepting calls on the port, about one per CPU core [default: agi.workers, 1]."),
 ) -> None:
     """Serve FastAGI (agi://HOST:PORT/inbound, /staff, ...) until SIGTERM or Ctrl-C; calls in progress get
     a few seconds to finish."""
@@ -32,7 +34,7 @@ def serve_command(
 
     try:
         with background_checkpoints(config.db):  # a caller never waits for a WAL checkpoint between prompts
-            total = server.serve(config, host, port, ready=ready)
+            total = server.serve(config, host, port, ready=ready, workers=workers or config.agi.workers)
     except OSError as exc:
         raise Unreachable(
             f"cannot listen on {host or config.agi.host}:{config.agi.port if port is None else port}: {exc.strerror or exc}",

@@ -281,7 +281,7 @@ class AgiHeartbeat:
             (self.name, os.getpid(), self.started_at, self._now(), active, total),
         )
 
-    def stopped(self) -> bool:
+    def stopped(self, total: int | None = None) -> bool:
         now = self._now()
-        return self._write("UPDATE agi_servers SET stopped_at = ?, heartbeat_at = ?, active_calls = 0 WHERE name = ?",
-                           (now, now, self.name))
+        return self._write("UPDATE agi_servers SET stopped_at = ?, heartbeat_at = ?, active_calls = 0,"
+                           " total_calls = COALESCE(?, total_calls) WHERE name = ?", (now, now, total, self.name))

@@ -32,7 +32,7 @@ def _ivr_defaults() -> dict[str, Any]:
 
 
 def _agi_defaults() -> dict[str, Any]:
-    return {"host": "127.0.0.1", "port": 4573, "secret": None}
+    return {"host": "127.0.0.1", "port": 4573, "secret": None, "workers": 1}
 
 
 DEFAULT_DB = "cc.db"

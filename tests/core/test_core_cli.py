@@ -634,6 +634,7 @@ def test_users(cli, world, db_path):
         ("dairy:\n  timeout_seconds: true\n", "'dairy.timeout_seconds' must be a number"),
         ("dairy:\n  format: xml\n", "dairy.format must be json or csv"),
         ("timezone: Mars/Olympus\n", "unknown timezone"),
+        ("agi:\n  workers: 0\n", "agi.workers must be 1 to 64"),
         ("- just\n- a list\n", "must be a mapping"),
     ],
 )

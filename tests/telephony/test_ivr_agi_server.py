@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+import sqlite3
 import threading
 import time
 
@@ -130,3 +131,57 @@ def test_an_imported_tree_applies_to_the_next_call_without_restart(running, tmp_
     assert json.loads(rows["before"]["path"])[2] == "order_agent"
     assert json.loads(rows["after"]["path"])[2] == "voicemail" and rows["after"]["result"] == "voicemail"
     assert rows["after"]["tree_id"] == rows["before"]["tree_id"] + 1
+
+
+def test_workers_share_the_port_and_stop_together(tmp_path):
+    """``cc agi serve --workers 2``: two processes accept calls on one port; every call is served and
+    recorded once; SIGTERM stops both and the parent reports the calls they served."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    db = tmp_path / "cc.db"
+    env = {**os.environ, "CC_DB": str(db)}
+    proc = subprocess.Popen([sys.executable, "-m", "cc", "agi", "serve", "--port", "0", "--workers", "2"],
+                            env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        line = ""
+        for _ in range(20):
+            line = proc.stderr.readline()
+            if "serving FastAGI" in line or not line:
+                break
+        assert "serving FastAGI on 127.0.0.1:" in line, line
+        port = int(line.split("127.0.0.1:")[1].split()[0])
+        srv = type("Listening", (), {"port": port})()
+        callers = [FakeCaller(uniqueid=f"w{i}", callerid=f"1370000{i:04d}", keys=["1"]) for i in range(40)]
+        threads = [threading.Thread(target=dial, args=(srv, c)) for c in callers]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+        store = CallStore(connect(str(db)))
+        try:
+            rows = wait_calls(store, 40)
+            assert sorted(r["id"] for r in rows) == sorted(f"w{i}" for i in range(40))
+            assert {r["result"] for r in rows} == {"queued"}
+            deadline = time.monotonic() + 10  # each worker's heartbeat: both are up
+            names: set = set()
+            while time.monotonic() < deadline and len(names) < 2:
+                names = {r[0] for r in store.conn.execute("SELECT name FROM agi_servers").fetchall()}
+                time.sleep(0.05)
+            assert {n.rsplit("#", 1)[1] for n in names} == {"0", "1"}, names
+        finally:
+            store.close()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0
+        assert "stopped after 40 calls" in proc.stderr.read()
+        check = sqlite3.connect(db)
+        try:  # each worker's own count, written at its clean stop
+            served = dict(check.execute("SELECT name, total_calls FROM agi_servers WHERE stopped_at IS NOT NULL"))
+        finally:
+            check.close()
+        assert len(served) == 2 and sum(served.values()) == 40, served
+    finally:
+        if proc.poll() is None:
+            proc.kill()
