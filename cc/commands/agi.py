@@ -30,11 +30,8 @@ def serve_command(
     def ready(srv) -> None:  # noqa: ANN001
         _common.info(f"cc agi: serving FastAGI on {srv.server_address[0]}:{srv.port} (database {config.db})")
 
-    from cc.store.checkpoint import background_checkpoints
-
     try:
-        with background_checkpoints(config.db):  # a caller never waits for a WAL checkpoint between prompts
-            total = server.serve(config, host, port, ready=ready, workers=workers or config.agi.workers)
+        total = server.serve(config, host, port, ready=ready, workers=workers or config.agi.workers)
     except OSError as exc:
         raise Unreachable(
             f"cannot listen on {host or config.agi.host}:{config.agi.port if port is None else port}: {exc.strerror or exc}",

@@ -146,9 +146,12 @@ def serve(config: Config, host: str | None = None, port: int | None = None, serv
           workers: int = 1) -> int:
     """Run until SIGTERM or SIGINT (main thread). Returns the number of calls served. ``workers`` > 1: that
     many processes accept calls on one listening socket (see ``_serve_workers``)."""
+    from cc.store.checkpoint import background_checkpoints
+
     if workers > 1:
         return _serve_workers(config, host, port, ready, workers)
-    return _serve_one(config, host, port, services=services, ready=ready)
+    with background_checkpoints(config.db):  # a caller never waits for a WAL checkpoint between prompts
+        return _serve_one(config, host, port, services=services, ready=ready)
 
 
 def _serve_one(config: Config, host: str | None, port: int | None, *, services: Any = None, ready: Any = None,
@@ -237,6 +240,11 @@ def _serve_workers(config: Config, host: str | None, port: int | None, ready: An
         os.close(writer)
         children[pid] = reader
     listener.close()  # the workers hold it
+    from cc.store.checkpoint import Checkpointer
+
+    # Started after the forks: a thread inside SQLite at the moment of a fork could leave the workers a
+    # copy of a mutex it held.
+    checkpointer = Checkpointer(config.db).start()
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
     total = 0
@@ -255,6 +263,7 @@ def _serve_workers(config: Config, host: str | None, port: int | None, ready: An
             total += _reap(children, block=True)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        checkpointer.stop()
         _merge_timings(workers)
     return total
 
