@@ -32,6 +32,7 @@ def open_db(path: str | Path, *, migrate: bool = True) -> sqlite_utils.Database:
                 f"cannot create database {path}: folder {path.parent} does not exist",
                 "create the folder first or choose another --db",
             )
+    conn = None
     try:
         # isolation_level=None: we issue BEGIN ourselves (sqlite-utils' atomic() or immediate()).
         conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
@@ -50,6 +51,8 @@ def open_db(path: str | Path, *, migrate: bool = True) -> sqlite_utils.Database:
         conn.execute("PRAGMA wal_autocheckpoint=10000")
         conn.execute("PRAGMA foreign_keys=ON")
     except sqlite3.DatabaseError as exc:
+        if conn is not None:
+            conn.close()
         raise UsageError(f"cannot open database {path}: {exc}", "check that the file is a cc SQLite database") from exc
     import sqlite_utils
 
@@ -57,7 +60,11 @@ def open_db(path: str | Path, *, migrate: bool = True) -> sqlite_utils.Database:
     if migrate:
         from cc.store.migrations import apply_migrations
 
-        apply_migrations(db)
+        try:
+            apply_migrations(db)
+        except BaseException:
+            conn.close()
+            raise
     return db
 
 

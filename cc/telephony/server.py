@@ -121,7 +121,7 @@ class FastAgiServer(socketserver.ThreadingTCPServer):
             else:
                 writer.flush(drain_seconds)
         pool = getattr(self.runtime, "pool", None)
-        if pool is not None and finished:
+        if pool is not None:  # calls still running give their connections back later: closed then (keep=0)
             pool.close()
         return finished
 
