@@ -209,8 +209,10 @@ def _serve_workers(config: Config, host: str | None, port: int | None, ready: An
     """Pre-fork: bind once, then ``workers`` processes accept calls on that socket (the kernel hands each
     connection to one of them), each with its own interpreter, database connections and call-record
     writer. One process runs every call's Python under one lock: at 200 simultaneous calls a reply from
-    Asterisk waited for the other calls' threads; two processes halve that queue (a 2-core machine).
-    SIGTERM or SIGINT stops them all; each drains its calls in progress. Returns the calls served."""
+    Asterisk waits for the other calls' threads, and N processes split that queue where there are cores
+    to spare (on a 2-core machine that also runs Asterisk, two measured no better than one). A worker
+    that dies is not replaced; the parent ends when none is left. SIGTERM or SIGINT stops them all; each
+    drains its calls in progress. Returns the calls served."""
     import signal
 
     from cc.store.db import open_db
