@@ -6,7 +6,6 @@ then renamed over the target, so a half-written or failed backup never replaces 
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -31,32 +30,16 @@ class BackupService(ServiceBase):
             raise UsageError(f"{target} is the live database itself", "back it up to another file")
         if target.exists() and not force:
             raise Refused(f"{target} already exists", "give another file name, or --force to replace it")
-        partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
         started = time.perf_counter()
         try:
-            partial.unlink(missing_ok=True)
-            self.store.copy_into(partial)
-            verdict, counts = self.store.check_copy(partial)
-            if verdict != "ok":
-                raise Refused(f"the copy failed its integrity check: {verdict}",
-                              "the live database may be damaged: run 'sqlite3 FILE \"PRAGMA integrity_check\"' on it")
-            _fsync(partial)
-            os.replace(partial, target)
-            _fsync(target.parent)
+            verdict, counts, size = self.store.write_copy(target)
         except OSError as exc:
             raise UsageError(f"cannot write {target}: {exc.strerror or exc}", "check the folder's free space and permissions") from None
-        finally:
-            partial.unlink(missing_ok=True)
-        return {"file": str(target), "bytes": target.stat().st_size, "seconds": round(time.perf_counter() - started, 3),
+        if verdict != "ok":
+            raise Refused(f"the copy failed its integrity check: {verdict}",
+                          "the live database may be damaged: run 'sqlite3 FILE \"PRAGMA integrity_check\"' on it")
+        return {"file": str(target), "bytes": size, "seconds": round(time.perf_counter() - started, 3),
                 "integrity": verdict, **counts}
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def backup_service(services: Any) -> BackupService:

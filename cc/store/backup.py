@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -16,10 +17,27 @@ class BackupStore(ConnectionStore):
                 return Path(file).resolve() if file else None
         return None
 
-    def copy_into(self, target: Path) -> None:
-        """VACUUM INTO: one read transaction, so the copy is the database at one instant (writers go on in
-        WAL mode), compacted, and without a WAL of its own."""
-        self.conn.execute("VACUUM INTO ?", (str(target),))
+    def write_copy(self, target: Path) -> tuple[str, dict[str, int], int]:
+        """Copy the database to ``target``: VACUUM INTO (one read transaction, so the copy is the database at
+        one instant while writers go on in WAL mode; compacted, no WAL of its own) under a temporary name,
+        checked, fsynced, then renamed into place; a copy that fails its check never replaces ``target``.
+        Returns the integrity verdict, a few row counts and the size in bytes."""
+        partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
+        try:
+            partial.unlink(missing_ok=True)
+            try:
+                self.conn.execute("VACUUM INTO ?", (str(partial),))
+            except sqlite3.OperationalError as exc:  # e.g. a read-only folder or a full disk
+                raise OSError(str(exc)) from None
+            verdict, counts = self.check_copy(partial)
+            if verdict != "ok":
+                return verdict, counts, 0
+            _fsync(partial)
+            os.replace(partial, target)
+            _fsync(target.parent)
+            return verdict, counts, target.stat().st_size
+        finally:
+            partial.unlink(missing_ok=True)
 
     @staticmethod
     def check_copy(target: Path) -> tuple[str, dict[str, int]]:
@@ -33,3 +51,11 @@ class BackupStore(ConnectionStore):
             return verdict, counts
         finally:
             conn.close()
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
