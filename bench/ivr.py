@@ -13,9 +13,10 @@ log), p50/p99 (target p99 < 5 ms), all runs pooled and per concurrency, in situ 
 
 The added latency is counted from when the server read Asterisk's reply (as the issue defined it; each
 figure's ``value``). ``p99_from_arrival`` counts from when the kernel received the reply (SO_TIMESTAMPNS):
-it also holds the time the reply waited for its thread to be scheduled and to get the GIL. With 200
-callers set up at the same instant (the isolated run) that wait dominates: it is the cost of 200 calls'
-Python in one process, which the read-based figure does not show.
+it also holds the time the reply waited for the server's loop (other calls' work) and for the process to be
+scheduled. With 200 callers set up at the same instant (the isolated run) the server is busy for the whole
+burst and that wait dominates: it is the queue of 200 calls' work on one core, which the read-based figure
+does not show.
 
     python bench/run.py ivr
     python bench/ivr.py [CALLERS ...]

@@ -91,8 +91,8 @@ def unknown_caller(number: str) -> ivr.Caller:
 
 
 class IvrRuntime:
-    """One instance serves many calls (one thread each); ``store_factory`` gives each call its own
-    connection (SQLite connections are not shared between threads)."""
+    """One instance serves many calls at once (the FastAGI server's loop, threads for the ACD's work);
+    ``store_factory`` gives each call its own store (SQLite connections are not shared between threads)."""
 
     def __init__(
         self,

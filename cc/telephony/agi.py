@@ -12,11 +12,10 @@ The edges of pyst2 0.5.1 fixed here (measured):
 - socket reads had no timeout: each command sets one from what it may legitimately take.
 
 Streams must be text (``sock.makefile("rw")``); binary streams fail on the first command. The FastAGI
-server does not use ``makefile``: ``SocketLines`` reads and writes lines on the socket itself, in blocking
-mode with the read timeout in the kernel (``SO_RCVTIMEO``), so a command costs one ``send`` and one
-``recvmsg`` (a socket with a Python timeout polls before each of them, and every one of those calls hands
-the GIL over: with 200 calls in one process each hand-over is a wait), and it learns from the kernel when
-each reply arrived (``SO_TIMESTAMPNS``) for the added-latency figure.
+server does not use ``makefile``: ``SocketLines`` reads and writes lines on the socket itself, so a command
+costs one ``send`` and one ``recvmsg`` when Asterisk answers at once, and parks the call on the server's
+event loop (``cc.telephony.loop``) when it does not; it learns from the kernel when each reply arrived
+(``SO_TIMESTAMPNS``) for the added-latency figure.
 """
 
 from __future__ import annotations
@@ -91,21 +90,26 @@ _SOL_SOCKET = 1
 class SocketLines:
     """A FastAGI connection as the text stream pyst2 reads and writes (``readline``, ``write``, ``flush``).
 
-    Blocking socket, timeout in the kernel (``set_timeout``: a read that times out raises ``TimeoutError``),
-    no buffered/text layers: one system call per line read or written in the common case. ``arrived`` is
-    when (``time.perf_counter`` clock) the kernel received the data the last returned line ended in, or
-    None when the kernel gives no receive timestamps."""
+    Non-blocking socket, no buffered/text layers: one system call per line read or written in the common
+    case. Where it must wait for Asterisk, a call on the server's loop parks (``cc.telephony.loop``: the
+    other calls go on); anywhere else (a thread the loop handed blocking work to, a test) it waits in
+    ``poll``. Each wait ends after ``set_timeout`` seconds (None: no limit) with ``TimeoutError``.
+    ``arrived`` is when (``time.perf_counter`` clock) the kernel received the data the last returned line
+    ended in, or None when the kernel gives no receive timestamps."""
 
     def __init__(self, sock: socket.socket) -> None:
         import socket  # here, not at the top: the classic-AGI process does not need it
 
+        from cc.telephony import loop
+
         self.sock = sock
+        self._fd = sock.fileno()
         self._buf = b""
         self.arrived: float | None = None
         self._chunk_arrived: float | None = None
-        self._timeout: float | None = -1.0
-        self._rcvtimeo = (socket.SOL_SOCKET, socket.SO_RCVTIMEO)
-        sock.settimeout(None)
+        self._timeout: float | None = DEFAULT_READ_TIMEOUT
+        self._current_hub = loop.current_hub
+        sock.setblocking(False)
         self._anc_space = 0
         if sys.platform == "linux":
             try:
@@ -115,14 +119,20 @@ class SocketLines:
                 pass
 
     def set_timeout(self, seconds: float | None) -> None:
-        if seconds == self._timeout:
-            return
-        whole, micro = 0, 0  # 0, 0: no timeout
-        if seconds is not None:
-            whole = int(seconds)
-            micro = max(int(round((seconds - whole) * 1_000_000)), 0 if whole else 1)
-        self.sock.setsockopt(*self._rcvtimeo, struct.pack("ll", whole, micro))
         self._timeout = seconds
+
+    def _wait(self, writing: bool) -> None:
+        hub = self._current_hub()
+        if hub is not None:
+            ready = hub.wait(self._fd, 2 if writing else 1, self._timeout)  # selectors.EVENT_WRITE / _READ
+        else:
+            import select
+
+            poller = select.poll()
+            poller.register(self._fd, select.POLLOUT if writing else select.POLLIN)
+            ready = bool(poller.poll(None if self._timeout is None else max(int(self._timeout * 1000), 1)))
+        if not ready:
+            raise TimeoutError("timed out")
 
     def readline(self) -> str:
         while True:
@@ -133,8 +143,9 @@ class SocketLines:
                 return line.decode("utf-8")
             try:
                 data, anc, _flags, _addr = self.sock.recvmsg(4096, self._anc_space)
-            except BlockingIOError:  # SO_RCVTIMEO ran out
-                raise TimeoutError("timed out") from None
+            except BlockingIOError:
+                self._wait(writing=False)
+                continue
             if not data:  # closed: what is left (a last line without its line feed) or ""
                 line, self._buf = self._buf, b""
                 return line.decode("utf-8")
@@ -142,7 +153,12 @@ class SocketLines:
             self._chunk_arrived = _arrival(anc) if anc else None
 
     def write(self, text: str) -> int:
-        self.sock.sendall(text.encode("utf-8"))
+        data = memoryview(text.encode("utf-8"))
+        while data:
+            try:
+                data = data[self.sock.send(data) :]
+            except BlockingIOError:  # Asterisk is not reading (a full socket buffer)
+                self._wait(writing=True)
         return len(text)
 
     def flush(self) -> None:

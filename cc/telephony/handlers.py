@@ -225,9 +225,17 @@ class ReservePool(ConnectionPool):
                 self._wanted.set()  # a call came in meanwhile: later
 
 
+def _blocking(fn: Any, *args: Any) -> Any:
+    """``fn(*args)``, on a thread of its own when on the FastAGI server's loop (``cc.telephony.loop``)."""
+    from cc.telephony.loop import blocking
+
+    return blocking(fn, *args)
+
+
 def _lazy_acd_hook(config: Config, clock: Clock) -> Any:
     """The ACD hook (cc/telephony/queue_handler.py), imported when a caller first reaches a queue node:
-    a classic-AGI process that never queues does not pay for loading the ACD (~45 ms here)."""
+    a classic-AGI process that never queues does not pay for loading the ACD (~45 ms here). On the FastAGI
+    server's loop it holds the caller on a thread of its own (``_blocking``)."""
     import threading
 
     lock = threading.Lock()
@@ -241,7 +249,7 @@ def _lazy_acd_hook(config: Config, clock: Clock) -> Any:
                 loaded.append(make_hook(config, clock))
         return loaded[0](call, queue)
 
-    return hook
+    return lambda call, queue: _blocking(hook, call, queue)
 
 
 def parse_request(env: dict[str, str], default_script: str = "inbound") -> tuple[str, dict[str, str]]:
@@ -273,14 +281,16 @@ def handle(agi: AGI, runtime: IvrRuntime, config: Config, script: str | None = N
     if not secret_ok(config.agi.secret, params):
         call_id = runtime.fail_early(agi.env, script, "AGI request without the right secret")
         return call_id
+    # The ACD's scripts claim agents and calls in transactions and hold the session through Dial: on the
+    # FastAGI server's loop they run on a thread of their own (cc.telephony.loop.blocking).
     if script == "acd_answered":  # an agent's channel, from Dial's U() subroutine (cc/telephony/queue_handler.py)
         from cc.telephony.queue_handler import agent_answered
 
-        return agent_answered(agi, params, config, runtime.clock)
+        return _blocking(agent_answered, agi, params, config, runtime.clock)
     if script == "acd_queue":  # a call sent straight into a queue (transfer; cc/telephony/control_dialplan.py)
         from cc.telephony.queue_handler import queue_script
 
-        return queue_script(agi, params, runtime, config)
+        return _blocking(queue_script, agi, params, runtime, config)
     channel = AgiChannel(agi, dial_template=runtime.settings.dial_template)
     outcome = runtime.run(channel, script, params)
     if not agi.hung_up and not channel.transferred:

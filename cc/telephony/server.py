@@ -1,4 +1,4 @@
-"""The FastAGI server: one thread per call, routing by the script name in the AGI URL.
+"""The FastAGI server: every call a greenlet on one event loop, routing by the script name in the AGI URL.
 
 ``agi://127.0.0.1:4573/inbound`` runs the IVR from its start; ``/staff`` (or any name in the tree's
 ``entries``) from that entry. A peer that sends garbage or closes mid-command ends only its own handler
@@ -12,7 +12,6 @@ import json
 import logging
 import os
 import socket
-import socketserver
 import sys
 import threading
 import time
@@ -22,54 +21,19 @@ from cc.config import Config
 from cc.services.ports import CallerHungUp, ChannelError
 from cc.telephony import handlers
 from cc.telephony.agi import socket_agi
+from cc.telephony.loop import READ, Hub
 
 log = logging.getLogger("cc.agi")
 
 
-class _Handler(socketserver.BaseRequestHandler):
-    server: FastAgiServer
+class FastAgiServer:
+    """Every call a greenlet on one event-loop thread (``cc.telephony.loop``). (A thread per call was
+    measured worse: at 200 simultaneous calls each reply from Asterisk waited for the other calls' threads
+    to hand over the GIL, and the added-latency p99 of 200 scripted callers was 9-12 ms, from the reply's
+    arrival 100-500 ms.) The ACD's blocking work runs on threads of its own (``loop.blocking``)."""
 
-    def handle(self) -> None:
-        server = self.server
-        sock: socket.socket = self.request
-        with server.count_lock:
-            server.active += 1
-            server.total += 1
-            call_no = server.total
-        try:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            try:
-                agi = socket_agi(sock)
-            except (CallerHungUp, ChannelError) as exc:
-                # Not even an AGI environment: nothing to route. Record it if we can tell what it was.
-                server.runtime.fail_early({}, "", f"bad AGI session start: {exc}")
-                return
-            handlers.handle(agi, server.runtime, server.config)
-            if server.gap_sink is not None:
-                server.gap_sink.extend((call_no, *gap) for gap in agi.gaps)
-        except Exception:  # never let one call take the server down
-            log.exception("AGI handler failed")
-        finally:
-            with server.count_lock:
-                server.active -= 1
-                if server.active == 0:
-                    server.idle.set()
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-
-class FastAgiServer(socketserver.ThreadingTCPServer):
-    """A thread per call, started as the call connects. (Threads kept for later calls, some started up
-    front, were measured worse: a burst of connections then starts that many calls' set-up at the same
-    instant, and the added-latency p99 of 200 simultaneous scripted callers went from 8-13 ms to 24-209 ms;
-    starting a thread per call admits calls at the pace threads get to run.)"""
-
-    allow_reuse_address = True
-    daemon_threads = True
-    request_queue_size = 256  # the default of 5 made 50 simultaneous calls ten times slower
-    block_on_close = False
+    request_queue_size = 256  # listen backlog: the default of 5 made 50 simultaneous calls ten times slower
+    ACCEPTS_PER_ROUND = 8  # a burst of new calls is admitted a few at a time, between the replies of calls
 
     def __init__(self, address: tuple[str, int], runtime: Any, config: Config, listener: socket.socket | None = None) -> None:
         """``listener``: a socket already listening (a worker process of ``serve(workers=N)`` accepts on the
@@ -78,45 +42,52 @@ class FastAgiServer(socketserver.ThreadingTCPServer):
         self.config = config
         self.active = 0
         self.total = 0
-        self.count_lock = threading.Lock()
         self.idle = threading.Event()
         self.idle.set()
         # Set to a list to collect the per-command added latency: (call number, *AGI.gaps entry).
         self.gap_sink: list[tuple[int, str, float, float]] | None = None
-        super().__init__(address, _Handler, bind_and_activate=listener is None)
-        if listener is not None:
-            self.socket.close()
-            self.socket = listener
-            self.server_address = listener.getsockname()
-
-    def get_request(self) -> tuple[socket.socket, Any]:
-        sock, address = self.socket.accept()
-        sock.setblocking(True)  # the call's reads block, with their timeout in the kernel (cc.telephony.agi)
-        return sock, address
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self.count_lock:
-            self.idle.clear()
-        super().process_request(request, client_address)
+        if listener is None:
+            listener = socket.create_server(address, backlog=self.request_queue_size)  # SO_REUSEADDR on POSIX
+        listener.setblocking(False)
+        self.socket = listener
+        self.server_address = listener.getsockname()
+        self.hub = Hub()
+        self._calls: set[socket.socket] = set()
+        self._thread: threading.Thread | None = None
 
     @property
     def port(self) -> int:
         return self.server_address[1]
 
     def start(self) -> threading.Thread:
-        thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.2}, name="fastagi", daemon=True)
-        thread.start()
-        return thread
+        self.hub.selector.register(self.socket, READ, self._accept)
+        self._thread = threading.Thread(target=self.hub.run, name="fastagi", daemon=True)
+        self._thread.start()
+        return self._thread
 
     def stop(self, drain_seconds: float = 5.0) -> bool:
         """Stop accepting, wait up to ``drain_seconds`` for calls in progress (and their records to be
-        written); True when all finished."""
-        self.shutdown()
-        self.server_close()
+        written); True when all finished. Calls still running then have their connections cut: each ends
+        as a lost connection, and its record says so."""
+        running = self._thread is not None and self._thread.is_alive()
+        if running:
+            self.hub.post(self._stop_accepting)
+        else:
+            self.socket.close()
         finished = self.idle.wait(drain_seconds)
+        ended = finished
+        if running:
+            if not finished:
+                self.hub.post(self._cut_calls)
+                ended = self.idle.wait(2.0)  # each cut call writes its record as it ends
+            self.hub.stop()
+            assert self._thread is not None
+            self._thread.join(5.0)
+        if not self._thread or not self._thread.is_alive():
+            self.hub.close()
         writer = getattr(self.runtime, "writer", None)
         if writer is not None:
-            if finished:
+            if ended:
                 writer.close()
             else:
                 writer.flush(drain_seconds)
@@ -124,6 +95,65 @@ class FastAgiServer(socketserver.ThreadingTCPServer):
         if pool is not None:  # calls still running give their connections back later: closed then (keep=0)
             pool.close()
         return finished
+
+    # --- on the loop ----------------------------------------------------------------------------------
+
+    def _accept(self) -> None:
+        for _ in range(self.ACCEPTS_PER_ROUND):
+            try:
+                sock, _address = self.socket.accept()
+            except (BlockingIOError, InterruptedError):  # none left (or another worker took it)
+                return
+            except OSError as exc:  # out of descriptors: stop accepting for a moment, not spin
+                log.warning("cannot accept an AGI connection: %s", exc)
+                self.hub.selector.unregister(self.socket)
+                self.hub.call_later(0.2, lambda: self.hub.selector.register(self.socket, READ, self._accept))
+                return
+            self.active += 1
+            self.total += 1
+            self.idle.clear()
+            self._calls.add(sock)
+            self.hub.spawn(self._call, sock, self.total)
+
+    def _call(self, sock: socket.socket, call_no: int) -> None:
+        """One call, on its greenlet. Never raises (that would end the loop)."""
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            try:
+                agi = socket_agi(sock)
+            except (CallerHungUp, ChannelError) as exc:
+                # Not even an AGI environment: nothing to route. Record it if we can tell what it was.
+                self.runtime.fail_early({}, "", f"bad AGI session start: {exc}")
+                return
+            handlers.handle(agi, self.runtime, self.config)
+            if self.gap_sink is not None:
+                self.gap_sink.extend((call_no, *gap) for gap in agi.gaps)
+        except Exception:  # never let one call take the server down
+            log.exception("AGI handler failed")
+        finally:
+            self._calls.discard(sock)
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sock.close()
+            self.active -= 1
+            if self.active == 0:
+                self.idle.set()
+
+    def _stop_accepting(self) -> None:
+        try:
+            self.hub.selector.unregister(self.socket)
+        except (KeyError, ValueError):
+            pass
+        self.socket.close()
+
+    def _cut_calls(self) -> None:
+        for sock in list(self._calls):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)  # the call's next read ends: CallerHungUp, recorded
+            except OSError:
+                pass
 
 
 def command_verb(command: str) -> str:
@@ -158,8 +188,8 @@ def _serve_one(config: Config, host: str | None, port: int | None, *, services: 
                listener: socket.socket | None = None, worker: int | None = None) -> int:
     import signal
 
-    # Hand the GIL over sooner (default 5 ms): a burst of calls otherwise queues whole intervals
-    # between a reply from Asterisk and our next command.
+    # The loop gets the GIL back sooner (default 5 ms) from the other threads (the call-record writer, the
+    # ACD's blocking work, checkpoints): a reply waiting on the loop waits for them.
     sys.setswitchinterval(0.0005)
     server = make_server(config, host, port, services=services, listener=listener)
     # What exists now (the imported modules, the tree, the pooled connections) lives as long as the process:
