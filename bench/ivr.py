@@ -338,7 +338,7 @@ def run(counts: tuple[int, ...] = COUNTS) -> list[dict]:
                                 p99_by_command={c: round(_percentile(v, 99), 3) for c, v in sorted(by_command.items())}),
             ]
             first = 1  # the server numbers calls in the order they came: the runs' calls are consecutive
-            for n in counts:
+            for n in counts if WORKERS == 1 else ():  # workers number their calls each on their own: no split
                 rows = [g for g in gaps if first <= g[3] < first + n]
                 first += n
                 if n > 1 and rows:

@@ -238,9 +238,9 @@ def _serve_one(config: Config, host: str | None, port: int | None, *, services: 
 def _serve_workers(config: Config, host: str | None, port: int | None, ready: Any, workers: int) -> int:
     """Pre-fork: bind once, then ``workers`` processes accept calls on that socket (the kernel hands each
     connection to one of them), each with its own interpreter, database connections and call-record
-    writer. One process runs every call's Python under one lock: at 200 simultaneous calls a reply from
-    Asterisk waits for the other calls' threads, and N processes split that queue where there are cores
-    to spare (on a 2-core machine that also runs Asterisk, two measured no better than one). A worker
+    writer. One process runs every call on one core: when 200 calls' replies from Asterisk come at once,
+    they queue on its loop, and N processes split that queue where there are cores to spare (on a 2-core
+    machine that also runs Asterisk, two measured no better than one, with threads per call). A worker
     that dies is not replaced; the parent ends when none is left. SIGTERM or SIGINT stops them all; each
     drains its calls in progress. Returns the calls served."""
     import signal
