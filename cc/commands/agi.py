@@ -18,7 +18,7 @@ def serve_command(
                                 help="Processes accepting calls on the port, about one per CPU core [default: agi.workers, 1]."),
 ) -> None:
     """Serve FastAGI (agi://HOST:PORT/inbound, /staff, ...) until SIGTERM or Ctrl-C; calls in progress get
-    a few seconds to finish."""
+    5 seconds to finish, then are cut (their records say so)."""
     import logging
 
     from cc.errors import Unreachable

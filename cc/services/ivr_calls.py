@@ -18,7 +18,7 @@ from cc.clock import Clock
 from cc.domain import ivr
 from cc.domain.records import record
 from cc.domain.timestamps import iso
-from cc.services.ports import CallerHungUp, Channel, ChannelError
+from cc.services.ports import CallCut, CallerHungUp, Channel, ChannelError
 
 # Results that a later "completed" (the goodbye hang-up node after them) must not hide.
 STICKY = {"queued": 3, "voicemail": 3, "relayed": 3, "greeting": 3, "transferred": 3}
@@ -187,7 +187,7 @@ class _Call:
             node = self.state.node if self.state else ""
             where = f" at node '{node}'" if node else ""
             result = self.sticky[0] if self.sticky else "abandoned"
-            reason = f"caller hung up{where} ({exc})"
+            reason = f"{exc}{where}" if isinstance(exc, CallCut) else f"caller hung up{where} ({exc})"
             self.event("hangup", node, detail=str(exc))
         except ChannelError as exc:
             result, reason = "error", f"AGI protocol error: {exc}"

@@ -14,6 +14,10 @@ class CallerHungUp(Exception):
     """The caller hung up, or the AGI connection closed."""
 
 
+class CallCut(CallerHungUp):
+    """The AGI server cut the connection (it stopped while the call went on); handled as a hang-up."""
+
+
 class ChannelError(Exception):
     """The AGI peer broke the protocol (garbage, a timeout, an unusable reply)."""
 

@@ -32,7 +32,7 @@ import time
 import types
 from typing import IO, TYPE_CHECKING
 
-from cc.services.ports import CallerHungUp, ChannelError
+from cc.services.ports import CallCut, CallerHungUp, ChannelError
 
 if TYPE_CHECKING:
     import socket
@@ -109,6 +109,7 @@ class SocketLines:
         self._chunk_arrived: float | None = None
         self._timeout: float | None = DEFAULT_READ_TIMEOUT
         self._current_hub = loop.current_hub
+        self.cut = ""  # set by the server before it cuts the connection: why (the call's record says it)
         sock.setblocking(False)
         self._anc_space = 0
         if sys.platform == "linux":
@@ -147,6 +148,8 @@ class SocketLines:
                 self._wait(writing=False)
                 continue
             if not data:  # closed: what is left (a last line without its line feed) or ""
+                if self.cut:
+                    raise CallCut(self.cut)
                 line, self._buf = self._buf, b""
                 return line.decode("utf-8")
             self._buf += data

@@ -52,7 +52,7 @@ class FastAgiServer:
         self.socket = listener
         self.server_address = listener.getsockname()
         self.hub = Hub()
-        self._calls: set[socket.socket] = set()
+        self._calls: dict[socket.socket, Any] = {}  # calls in progress: socket -> its stream (once it has one)
         self._thread: threading.Thread | None = None
 
     @property
@@ -68,7 +68,8 @@ class FastAgiServer:
     def stop(self, drain_seconds: float = 5.0) -> bool:
         """Stop accepting, wait up to ``drain_seconds`` for calls in progress (and their records to be
         written); True when all finished. Calls still running then have their connections cut: each ends
-        as a lost connection, and its record says so."""
+        as a hang-up whose record says it was cut (``CallCut``), and the dialplan's fallback takes the
+        caller."""
         running = self._thread is not None and self._thread.is_alive()
         if running:
             self.hub.post(self._stop_accepting)
@@ -112,7 +113,7 @@ class FastAgiServer:
             self.active += 1
             self.total += 1
             self.idle.clear()
-            self._calls.add(sock)
+            self._calls[sock] = None
             self.hub.spawn(self._call, sock, self.total)
 
     def _call(self, sock: socket.socket, call_no: int) -> None:
@@ -121,6 +122,7 @@ class FastAgiServer:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             try:
                 agi = socket_agi(sock)
+                self._calls[sock] = agi.stdin
             except (CallerHungUp, ChannelError) as exc:
                 # Not even an AGI environment: nothing to route. Record it if we can tell what it was.
                 self.runtime.fail_early({}, "", f"bad AGI session start: {exc}")
@@ -131,7 +133,7 @@ class FastAgiServer:
         except Exception:  # never let one call take the server down
             log.exception("AGI handler failed")
         finally:
-            self._calls.discard(sock)
+            self._calls.pop(sock, None)
             try:
                 sock.shutdown(socket.SHUT_RDWR)
             except OSError:
@@ -149,9 +151,11 @@ class FastAgiServer:
         self.socket.close()
 
     def _cut_calls(self) -> None:
-        for sock in list(self._calls):
+        for sock, stream in list(self._calls.items()):
+            if stream is not None:
+                stream.cut = "cut when the AGI server stopped"
             try:
-                sock.shutdown(socket.SHUT_RDWR)  # the call's next read ends: CallerHungUp, recorded
+                sock.shutdown(socket.SHUT_RDWR)  # the call's next read ends: CallCut, recorded
             except OSError:
                 pass
 

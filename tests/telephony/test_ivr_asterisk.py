@@ -194,6 +194,31 @@ def test_agi_server_down_the_fallback_answers(ivr):
     ivr.asterisk.wait_for_event("UserEvent", UserEvent="CcOperatorRang", Tag=tag, timeout=20)
 
 
+def test_agi_server_stopping_mid_call_hands_the_caller_to_the_fallback(ivr):
+    """A call outliving the server's drain is cut: its record says so, and the dialplan's fallback (the
+    operator) takes the caller; nobody is dropped silently."""
+    caller = "+8613700000006"
+    runtime = build_runtime(ivr.config, queued_writes=True)  # its own writer: stopping it leaves the site's
+    server = agi_server.FastAgiServer(("127.0.0.1", 0), runtime, ivr.config)
+    server.start()
+    try:
+        ivr.load_dialplan(port=server.port)
+        tag = ivr.call("", caller=caller, hold=40)  # no key: the main menu waits (and retries)
+        deadline = time.monotonic() + 30
+        while not [r for r in ivr.store.list_calls(limit=50, caller=caller)
+                   if "main" in [e["node"] for e in ivr.store.events(r["id"])]]:
+            assert time.monotonic() < deadline, "the call never reached the main menu"
+            time.sleep(0.05)
+        assert server.stop(drain_seconds=0.5) is False  # still in the menu: cut
+    finally:
+        server.stop(drain_seconds=0)
+    fallback = ivr.asterisk.wait_for_event("UserEvent", UserEvent="CcFallback", Tag=tag, timeout=15)
+    assert fallback["Reason"] == "unfinished"
+    ivr.asterisk.wait_for_event("UserEvent", UserEvent="CcOperatorRang", Tag=tag, timeout=20)
+    row = ivr.record_for(caller)
+    assert (row["result"], row["reason"]) == ("abandoned", "cut when the AGI server stopped at node 'main'"), row
+
+
 def test_fifty_simultaneous_callers_complete(ivr):
     callers = [f"+86137100{i:05d}" for i in range(50)]
     tags = [ivr.call("1", caller=c, hold=30) for c in callers]
