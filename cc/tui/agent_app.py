@@ -40,7 +40,7 @@ from cc.tui.agent_screens import (
 )
 from cc.tui.agent_undo import UndoLog
 from cc.tui.backend import Backend, ConsoleFactory
-from cc.tui.common import Failed, LiveApp, drawing
+from cc.tui.common import Failed, LiveApp, drawing, show_text
 
 CSS_PATH = Path(__file__).with_name("agent.tcss")
 
@@ -208,7 +208,8 @@ class AgentApp(LiveApp, App):
         self.undo = UndoLog()
         self.order_code: str | None = None
         self.quote_seq = 0
-        self.quoted_seq = 0  # the last quote drawn (bench: input latency)
+        self.quoted_seq = 0  # the last quote handled
+        self.quote_drawn: tuple[int, float] = (0, 0.0)  # the last quote painted: (seq, monotonic time) (bench)
         self.pop_drawn_at: float | None = None  # monotonic time the last screen pop was drawn (bench)
         self.pop_waiting_id: int | None = None
         self.log_lines: list[str] = []
@@ -694,11 +695,12 @@ class AgentApp(LiveApp, App):
         if main is None:
             return
         text = ", ".join(f"{self._product_name(sku)} x{qty}" for sku, qty in self.form.lines)
-        main.query_one("#order-lines", Static).update(f"{self.L('items')}: {text or '-'}")
+        show_text(main.query_one("#order-lines", Static), f"{self.L('items')}: {text or '-'}")
         hint = self.undo.hint(self.locale)
         widget = main.query_one("#undo-hint", Static)
-        widget.update(hint)
-        widget.display = bool(hint)
+        show_text(widget, hint)
+        if widget.display != bool(hint):
+            widget.display = bool(hint)
 
     def action_add_line(self) -> None:
         """ctrl+n: the picked product at the typed quantity (a new item, a new quantity; 0 removes it)."""
@@ -784,7 +786,7 @@ class AgentApp(LiveApp, App):
         plan = self._plan_values()
         main = self._main()
         if plan is None:
-            main.query_one("#quote", Static).update(self.L("bad_plan"))
+            show_text(main.query_one("#quote", Static), self.L("bad_plan"))
             return
         self.quote_seq += 1
         self._quote_worker(self.card.phone if self.card.known else "", list(self.form.lines), *plan, self.quote_seq)
@@ -808,6 +810,11 @@ class AgentApp(LiveApp, App):
         self.last_quote = message.quote
         self._draw_quote()
 
+        def drawn() -> None:
+            self.quote_drawn = (message.seq, time.monotonic())
+
+        self.call_after_refresh(drawn)
+
     @drawing
     def _draw_quote(self) -> None:
         main, q = self._main(), self.last_quote
@@ -819,7 +826,7 @@ class AgentApp(LiveApp, App):
             text += f"  [b]{L('balance_short')}[/b]"
         if q.problems:
             text += "\n" + "\n".join(q.problems)
-        main.query_one("#quote", Static).update(text)
+        show_text(main.query_one("#quote", Static), text)
 
     def _order_args(self) -> tuple | None:
         plan = self._plan_values()

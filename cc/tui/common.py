@@ -40,6 +40,22 @@ def _width(text: str) -> int:
     return cell_len(text)
 
 
+def show_text(widget: Static, text: str) -> None:
+    """Set a Static's text, with a layout pass only when its height may change (an ``auto`` height that
+    goes from one line to more, or back). As the agent types in the order form the quote and the undo hint
+    change on every key; a layout of the whole console for each of them was most of the key's latency."""
+    old = getattr(widget, "_cc_text", None)
+    if old == text:
+        return
+    widget._cc_text = text  # type: ignore[attr-defined]
+    width = widget.content_size.width
+
+    def one_line(value: str | None) -> bool:
+        return value is not None and "\n" not in value and _width(value) <= width
+
+    widget.update(text, layout=not (width and one_line(old) and one_line(text)))
+
+
 def err_text(error: BaseException) -> tuple[str, str]:
     """A worker's error as (message, hint) for the error modal."""
     if isinstance(error, CcError):
