@@ -305,7 +305,11 @@ class ModemSimulator:
                 pass
 
     def _hangup(self) -> None:
-        """The host closed the port (DTR dropped): abandon a half-typed SMS and answers nobody will read."""
+        """The host closed the port (DTR dropped): abandon a half-typed SMS and answers nobody will read.
+        What the program wrote just before closing was on the wire before DTR dropped: a modem took it in
+        (and drops it with the rest), so it must not reach the next program's command line (measured under
+        load: one hang-up in ten left half a PDU in the pty, and the next program's AT answered ERROR)."""
+        self._discard_unread()
         with self._lock:
             self._client_open = False
             self._sms_input = None
@@ -314,6 +318,15 @@ class ModemSimulator:
             self._sched = [item for item in self._sched if not item[3]]
             heapq.heapify(self._sched)
             self._busy_until = 0.0
+
+    def _discard_unread(self) -> None:
+        master = self._master
+        for _ in range(256):  # bounded: a pty holds a few KiB
+            try:
+                if master is None or not select.select([master], [], [], 0)[0] or not os.read(master, 4096):
+                    return
+            except OSError:  # EIO: nothing left from the closed side
+                return
 
     @property
     def client_connected(self) -> bool:
