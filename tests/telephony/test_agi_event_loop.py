@@ -1,7 +1,7 @@
 """The FastAGI event loop (cc.telephony.loop) and the socket stream on it: calls interleave on one thread,
 waits time out, blocking work runs on its own thread while the other calls go on; off the loop the stream
-waits with poll. And the server over it: a call held by the ACD does not hold up the others; a call that
-outlives the drain is cut at stop, and its record says so."""
+blocks, with its timeout in the kernel. And the server over it: a call held by the ACD does not hold up
+the others; a call that outlives the drain is cut at stop, and its record says so."""
 
 from __future__ import annotations
 
@@ -128,7 +128,7 @@ def test_blocking_hands_exceptions_back_to_the_call(hub):
     assert [str(e) for e in caught] == ["no agent"]
 
 
-def test_off_the_loop_blocking_calls_directly_and_the_stream_polls(pairs):
+def test_off_the_loop_blocking_calls_directly_and_the_stream_blocks(pairs):
     assert loop.blocking(threading.current_thread) is threading.current_thread()
     ours, peer = pairs()
     stream = SocketLines(ours)
