@@ -157,8 +157,11 @@ exten => _X.,1,Answer()
 
 def load_run(asterisk, work: Path, callers: int = 200, agents: int = 40, timeout: float = 300.0) -> dict:  # noqa: ANN001
     """Run the load against a started ``AsteriskRuntime``; returns the figures as a plain dict."""
+    import os
     import resource
     import threading
+
+    from bench._util import PeakRss
 
     from cc.clock import SystemClock
     from cc.config import Config
@@ -194,6 +197,7 @@ def load_run(asterisk, work: Path, callers: int = 200, agents: int = 40, timeout
         acd.change_state(f"ag{i:03d}", "login")
     server = make_server(config, "127.0.0.1", port)
     cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+    memory = PeakRss(os.getpid(), children=False).start()  # not the Asterisk this process started
     server.start()
     t0 = time.monotonic()
     tags = []
@@ -220,6 +224,7 @@ def load_run(asterisk, work: Path, callers: int = 200, agents: int = 40, timeout
         elapsed = time.monotonic() - t0
     finally:
         server.stop(drain_seconds=30)
+        memory.stop()
     cpu1 = resource.getrusage(resource.RUSAGE_SELF)
     exits = acd.exits(limit=100_000)
     calls = acd.store.conn.execute("SELECT count(*) FROM calls").fetchone()[0]
@@ -235,7 +240,7 @@ def load_run(asterisk, work: Path, callers: int = 200, agents: int = 40, timeout
         "without_reason": left_without_reason, "elapsed_s": elapsed,
         "wait_p50_s": statistics.median(waits) if waits else 0.0, "wait_p95_s": percentile(waits, 95),
         "cpu_s": (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime),
-        "max_rss_mb": cpu1.ru_maxrss / 1024,
+        "max_rss_mb": memory.peak / 1024,  # this process (server, AMI client, bench) during the load
     }
 
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from bench._util import figure, percentile
+from bench._util import figure, percentile, rss_kib
 
 DAYS = 365
 CALLS_PER_DAY = 2_500
@@ -186,12 +186,6 @@ def snapshot_time(setup: Setup) -> list[dict]:
     return out
 
 
-def _rss_kib() -> int:
-    with open("/proc/self/statm") as f:
-        pages = int(f.read().split()[1])
-    return pages * os.sysconf("SC_PAGE_SIZE") // 1024
-
-
 def memory_after_an_hour(setup: Setup) -> list[dict]:
     """RSS before and after an hour of refreshes (one per second of a frozen clock moved one second each);
     then the Python heap (tracemalloc) over a shorter run, since tracing slows every allocation."""
@@ -204,14 +198,14 @@ def memory_after_an_hour(setup: Setup) -> list[dict]:
     for _ in range(20):
         board.snapshot()
     gc.collect()
-    rss_before = _rss_kib()
+    rss_before = rss_kib()
     started = time.perf_counter()
     for _ in range(refreshes):
         clock.advance(1)
         board.snapshot()
     seconds = time.perf_counter() - started
     gc.collect()
-    rss_after = _rss_kib()
+    rss_after = rss_kib()
     tracemalloc.start()
     py_before = tracemalloc.get_traced_memory()[0]
     for _ in range(traced):

@@ -37,6 +37,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench._util import PeakRss, tree_rss_kib  # noqa: E402
 from bench.ivr_dialplan import WALK_KEYS, bench_asterisk, dialplan_ivr, load_callers  # noqa: E402
 from cc.clock import SystemClock  # noqa: E402
 from cc.config import Config  # noqa: E402
@@ -74,52 +75,6 @@ nodes:
   bye:
     kind: hangup
 """
-
-
-def _rss_kib(pid: int | str = "self") -> int:
-    try:
-        with open(f"/proc/{pid}/status") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except FileNotFoundError:
-        pass
-    return 0
-
-
-def _tree_rss_kib(pid: int) -> int:
-    """A process's resident memory with its children's (``cc agi serve --workers N``: the workers)."""
-    total = _rss_kib(pid)
-    try:
-        for task in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{task}/children") as children:
-                total += sum(_rss_kib(child) for child in children.read().split())
-    except (FileNotFoundError, ProcessLookupError):
-        pass
-    return total
-
-
-class _PeakRss:
-    """Samples a process's (and its workers') resident memory every 50 ms; ``peak`` in KiB."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-        self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-
-    def _sample(self) -> None:
-        while not self._stop.wait(0.05):
-            self.peak = max(self.peak, _tree_rss_kib(self.pid))
-
-    def __enter__(self) -> _PeakRss:
-        self.peak = _tree_rss_kib(self.pid)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(2)
 
 
 def _prepare(folder: Path, port: int) -> Path:
@@ -300,8 +255,8 @@ def run(counts: tuple[int, ...] = COUNTS) -> list[dict]:
                 for n in counts:
                     base = load_callers(ast, n, context="bench-ivr", exten="s", keys=WALK_KEYS, caller_id=CALLER)
                     ast.wait_idle(timeout=60)
-                    before = _tree_rss_kib(server.pid)
-                    with _PeakRss(server.pid) as rss:
+                    before = tree_rss_kib(server.pid)
+                    with PeakRss(server.pid) as rss:
                         cc = load_callers(ast, n, context="cc-inbound", exten="116114", keys=WALK_KEYS,
                                           ok_event=None, caller_id=CALLER)
                     ast.wait_idle(timeout=60)
