@@ -112,6 +112,7 @@ class SocketLines:
         self._kernel_timeout: float | None = -1.0  # what SO_RCVTIMEO holds (-1: not set yet)
         self._rcvtimeo = (socket.SOL_SOCKET, socket.SO_RCVTIMEO)
         self._current_hub = loop.current_hub
+        self._read_event, self._write_event = loop.READ, loop.WRITE
         self._blocking = True
         self.cut = ""  # set by the server before it cuts the connection: why (the call's record says it)
         sock.settimeout(None)
@@ -160,7 +161,7 @@ class SocketLines:
             try:
                 data, anc, _flags, _addr = self.sock.recvmsg(4096, self._anc_space)
             except BlockingIOError:  # on the loop: nothing yet; blocking: SO_RCVTIMEO ran out
-                if hub is None or not hub.wait(self._fd, 1, self._timeout):  # 1: selectors.EVENT_READ
+                if hub is None or not hub.wait(self._fd, self._read_event, self._timeout):
                     raise TimeoutError("timed out") from None
                 continue
             if not data:  # closed: what is left (a last line without its line feed) or ""
@@ -181,7 +182,7 @@ class SocketLines:
             try:
                 data = data[self.sock.send(data) :]
             except BlockingIOError:  # Asterisk is not reading (a full socket buffer)
-                if not hub.wait(self._fd, 2, self._timeout):  # 2: selectors.EVENT_WRITE
+                if not hub.wait(self._fd, self._write_event, self._timeout):
                     raise TimeoutError("timed out") from None
         return len(text)
 

@@ -79,7 +79,6 @@ class Hub:
         self._wake_w.setblocking(False)
         self.selector.register(self._wake_r, READ, self._drain_posted)
         self._running = False
-        self.thread_id: int | None = None
 
     # --- from call greenlets --------------------------------------------------------------------------
 
@@ -153,7 +152,6 @@ class Hub:
         """Serve until ``stop()``. Calls still parked then stay parked (cut their sockets first)."""
         _local.hub = self
         self.greenlet = greenlet.getcurrent()
-        self.thread_id = threading.get_ident()
         self._running = True
         try:
             while self._running:
