@@ -8,7 +8,7 @@ latency on (measured: added-latency p99 of 200 scripted simultaneous callers 9-1
 
 Work that may block for long (the ACD: claims in ``BEGIN IMMEDIATE``, Dial for a whole conversation) is
 handed to a thread with ``blocking(fn, ...)``; the call's greenlet waits for it without holding up the
-loop, and the stream, used from that thread, waits with ``poll`` instead of the loop.
+loop, and the stream, used from that thread, blocks (its read timeout in the kernel) instead of parking.
 
 Linux-first (epoll through ``selectors``); nothing here is specific to AGI.
 """

@@ -3,7 +3,7 @@
 ``agi://127.0.0.1:4573/inbound`` runs the IVR from its start; ``/staff`` (or any name in the tree's
 ``entries``) from that entry. A peer that sends garbage or closes mid-command ends only its own handler
 (the call record says why); the server keeps serving. SIGTERM/SIGINT stop it cleanly: no new calls, the
-calls in progress get ``drain_seconds`` to finish.
+calls in progress get ``drain_seconds`` to finish and are then cut (their records say so).
 """
 
 from __future__ import annotations
@@ -70,22 +70,20 @@ class FastAgiServer:
         written); True when all finished. Calls still running then have their connections cut: each ends
         as a hang-up whose record says it was cut (``CallCut``), and the dialplan's fallback takes the
         caller."""
-        running = self._thread is not None and self._thread.is_alive()
-        if running:
-            self.hub.post(self._stop_accepting)
-        else:
+        if self._thread is None or not self._thread.is_alive():  # never started (or already stopped)
             self.socket.close()
-        finished = self.idle.wait(drain_seconds)
-        ended = finished
-        if running:
+            finished = ended = self.idle.wait(drain_seconds)
+            self.hub.close()
+        else:
+            self.hub.post(self._stop_accepting)
+            finished = ended = self.idle.wait(drain_seconds)
             if not finished:
                 self.hub.post(self._cut_calls)
                 ended = self.idle.wait(2.0)  # each cut call writes its record as it ends
             self.hub.stop()
-            assert self._thread is not None
             self._thread.join(5.0)
-        if not self._thread or not self._thread.is_alive():
-            self.hub.close()
+            if not self._thread.is_alive():
+                self.hub.close()
         writer = getattr(self.runtime, "writer", None)
         if writer is not None:
             if ended:
@@ -108,7 +106,7 @@ class FastAgiServer:
             except OSError as exc:  # out of descriptors: stop accepting for a moment, not spin
                 log.warning("cannot accept an AGI connection: %s", exc)
                 self.hub.selector.unregister(self.socket)
-                self.hub.call_later(0.2, lambda: self.hub.selector.register(self.socket, READ, self._accept))
+                self.hub.call_later(0.2, self._resume_accepting)
                 return
             self.active += 1
             self.total += 1
@@ -142,6 +140,10 @@ class FastAgiServer:
             self.active -= 1
             if self.active == 0:
                 self.idle.set()
+
+    def _resume_accepting(self) -> None:
+        if self.socket.fileno() >= 0:  # not closed by a stop meanwhile
+            self.hub.selector.register(self.socket, READ, self._accept)
 
     def _stop_accepting(self) -> None:
         try:
